@@ -1,0 +1,118 @@
+# flowbatch build. Everything generated lands in build/ (vmlinux.h, BPF
+# objects, skeletons, user objects, binaries). `make V=1` shows commands,
+# `make SAN=1` builds with ASan+UBSan, `make WERROR=1` turns warnings into errors.
+
+OUT      := build
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VERSION  := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -I$(OUT) -Iuser \
+            -DFB_VERSION='"$(VERSION)"'
+ifeq ($(WERROR),1)
+CFLAGS   += -Werror
+endif
+ifeq ($(SAN),1)
+OUT      := build/san
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LDLIBS   += -lbpf -lelf -lz
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wall -Wno-unused-function
+
+# user/ modules; main.c wires them, the rest is reused by tests and bench
+CORE_SRCS := cli.c log.c agg.c batch.c fmt.c sink.c sink_table.c sink_jsonl.c loop.c netwatch.c
+BPF_SRCS  := capture.c ring.c
+CORE_OBJS := $(addprefix $(OUT)/user/,$(CORE_SRCS:.c=.o))
+BPF_OBJS  := $(addprefix $(OUT)/user/,$(BPF_SRCS:.c=.o))
+SKEL      := $(OUT)/flowbatch.skel.h
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BIN  := $(OUT)/tests/unit
+BPFT_BIN  := $(OUT)/tests/bpf
+
+.PHONY: all clean test test-unit test-bpf test-e2e demo deps bench check-deps
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUT)/flowbatch
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(OUT) $(OUT)/user $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/parse.bpf.h include/flowbatch/record.h $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/%.skel.h: $(OUT)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
+$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) include/flowbatch/record.h | $(OUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BPF_OBJS): $(SKEL)
+
+$(OUT)/flowbatch: $(OUT)/user/main.o $(CORE_OBJS) $(BPF_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# --- tests -------------------------------------------------------------
+$(UNIT_BIN): $(UNIT_SRCS) $(CORE_OBJS) | $(OUT)/tests
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -o $@
+
+$(BPFT_BIN): tests/bpf/*.c $(SKEL) | $(OUT)/tests
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/bpf/*.c $(LDLIBS) -lcriterion -o $@
+
+test-unit: $(UNIT_BIN)
+	$(Q)$(UNIT_BIN) --jobs 2
+
+test-bpf: $(BPFT_BIN)
+	$(Q)tests/bpf/run.sh $(BPFT_BIN)
+
+test-e2e: $(OUT)/flowbatch
+	$(Q)tests/e2e/run.sh $(OUT)/flowbatch
+
+# The whole suite: what README.md and .ci/run call. Installs what is missing.
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN) $(BPFT_BIN)
+	$(Q)$(MAKE) --no-print-directory test-unit
+	$(Q)$(MAKE) --no-print-directory SAN=1 test-unit
+	$(Q)$(MAKE) --no-print-directory test-bpf
+	$(Q)$(MAKE) --no-print-directory test-e2e
+
+check-deps:
+	$(Q)scripts/deps.sh
+
+demo: check-deps all
+	$(Q)scripts/demo.sh $(OUT)/flowbatch
+
+bench:
+	$(Q)scripts/deps.sh bench
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bench/run.sh
+
+clean:
+	$(Q)rm -rf build

@@ -1,0 +1,117 @@
+/* flowbatch's packet programs: XDP (receive) and TC (receive and transmit).
+ * Each packet becomes one struct fb_pkt in a BPF ring buffer; every packet
+ * is counted per CPU, written or not, and always passed on unchanged. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "parse.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. The consumer is woken only when the ring
+ * holds at least watermark bytes, and again every kick_step bytes beyond,
+ * so a busy ring costs a handful of wake-ups, an idle one none. */
+const volatile __u64 watermark = 1 << 20;
+const volatile __u64 kick_step = 1 << 18;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24); /* resized by --ring-size */
+} fb_ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fb_counters);
+} fb_counters SEC(".maps");
+
+#define FB_SLOT (sizeof(struct fb_pkt) + 8) /* ring header + record */
+
+static __always_inline void fb_record(const void *data, const void *end, __u32 wire_len,
+				      __u32 ifindex, __u8 dir_flag)
+{
+	struct fb_counters *c;
+	struct fb_pkt *r;
+	__u32 zero = 0;
+	__u64 avail, over, wake;
+
+	c = bpf_map_lookup_elem(&fb_counters, &zero);
+	if (!c)
+		return;
+	c->seen++;
+	r = bpf_ringbuf_reserve(&fb_ring, sizeof(*r), 0);
+	if (!r) {
+		c->lost++;
+		return;
+	}
+	r->type = FB_REC_PKT;
+	r->flags = dir_flag;
+	r->cpu = bpf_get_smp_processor_id();
+	r->seq = (__u32)c->seen;
+	r->ifindex = ifindex;
+	r->ts_ns = bpf_ktime_get_ns();
+	r->wire_len = wire_len;
+	if (fb_parse(data, end, r)) {
+		r->flags |= FB_F_PARSE_ERR;
+		c->parse_err++;
+	}
+
+	wake = BPF_RB_NO_WAKEUP;
+	avail = bpf_ringbuf_query(&fb_ring, BPF_RB_AVAIL_DATA);
+	if (avail >= watermark) {
+		over = avail - watermark;
+		if (over % kick_step < FB_SLOT) {
+			wake = BPF_RB_FORCE_WAKEUP;
+			c->wakeups++;
+		}
+	}
+	bpf_ringbuf_submit(r, wake);
+}
+
+SEC("xdp")
+int fb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+
+	fb_record(data, end, (__u32)(end - data), ctx->ingress_ifindex, 0);
+	return XDP_PASS;
+}
+
+/* Enough linear bytes for Ethernet, two VLAN tags, IPv6 with a few extension
+ * headers and TCP. Pulling makes headers readable; it does not change the
+ * packet's content. */
+#define FB_PULL_LEN 192
+
+static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 want = skb->len < FB_PULL_LEN ? skb->len : FB_PULL_LEN;
+
+	if (want > FB_PULL_LEN) /* for the verifier: want is bounded */
+		want = FB_PULL_LEN;
+	if (data + want > end) {
+		bpf_skb_pull_data(skb, want);
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
+	}
+	fb_record(data, end, skb->len, skb->ifindex, dir_flag);
+}
+
+#define TC_ACT_UNSPEC_ (-1) /* continue with the next program / default */
+
+SEC("tc")
+int fb_tc_in(struct __sk_buff *skb)
+{
+	fb_tc(skb, 0);
+	return TC_ACT_UNSPEC_;
+}
+
+SEC("tc")
+int fb_tc_out(struct __sk_buff *skb)
+{
+	fb_tc(skb, FB_F_EGRESS);
+	return TC_ACT_UNSPEC_;
+}

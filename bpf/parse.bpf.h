@@ -1,0 +1,193 @@
+/* Header parser shared by the XDP and TC programs. It fills a struct fb_pkt
+ * from a frame in [data, end), checking bounds before every read, and tells
+ * whether a header was cut short. It never writes to the packet. */
+#ifndef FLOWBATCH_PARSE_BPF_H
+#define FLOWBATCH_PARSE_BPF_H
+
+#include "flowbatch/record.h"
+
+#define FB_IPV6_MAX_EXT 8 /* extension headers walked before giving up */
+
+#define IPPROTO_HOPOPTS_ 0
+#define IPPROTO_ICMP_ 1
+#define IPPROTO_TCP_ 6
+#define IPPROTO_UDP_ 17
+#define IPPROTO_ROUTING_ 43
+#define IPPROTO_FRAGMENT_ 44
+#define IPPROTO_AH_ 51
+#define IPPROTO_ICMPV6_ 58
+#define IPPROTO_DSTOPTS_ 60
+#define IPPROTO_SCTP_ 132
+#define IPPROTO_UDPLITE_ 136
+
+static __always_inline __u16 fb_rd16(const __u8 *p)
+{
+	return ((__u16)p[0] << 8) | p[1];
+}
+
+/* Fills the L4 fields; returns 1 when the header is shorter than its
+ * protocol's fixed part. Ports are taken whenever their 4 bytes are there.
+ * Each protocol checks its own constant length: the verifier then knows
+ * every read is in bounds without tracking a variable. */
+static __always_inline int fb_parse_l4(const __u8 *l4, const void *end, struct fb_pkt *r)
+{
+	__u8 proto = r->proto;
+
+	if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_) {
+		/* type and code, stored where ports go */
+		if (l4 + 4 > (const __u8 *)end)
+			return 1;
+		r->sport = l4[0];
+		r->dport = l4[1];
+		return 0;
+	}
+	if (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_ && proto != IPPROTO_UDPLITE_ &&
+	    proto != IPPROTO_SCTP_)
+		return 0;
+	if (l4 + 4 > (const __u8 *)end)
+		return 1;
+	r->sport = fb_rd16(l4);
+	r->dport = fb_rd16(l4 + 2);
+	if (proto == IPPROTO_TCP_) {
+		if (l4 + 20 > (const __u8 *)end)
+			return 1;
+		r->tcp_flags = l4[13];
+		return 0;
+	}
+	if (proto == IPPROTO_SCTP_)
+		return l4 + 12 > (const __u8 *)end;
+	return l4 + 8 > (const __u8 *)end;
+}
+
+static __always_inline int fb_parse_ipv4(const __u8 *p, const void *end, struct fb_pkt *r)
+{
+	__u32 ihl;
+	__u16 frag;
+
+	if (p + 20 > (const __u8 *)end)
+		return 1;
+	if ((p[0] >> 4) != 4)
+		return 1;
+	/* v4-mapped: ::ffff:a.b.c.d */
+	__builtin_memset(r->src, 0, 10);
+	__builtin_memset(r->dst, 0, 10);
+	r->src[10] = r->src[11] = 0xff;
+	r->dst[10] = r->dst[11] = 0xff;
+	__builtin_memcpy(&r->src[12], p + 12, 4);
+	__builtin_memcpy(&r->dst[12], p + 16, 4);
+	r->proto = p[9];
+	ihl = (p[0] & 0x0f) * 4;
+	if (ihl < 20)
+		return 1;
+	frag = fb_rd16(p + 6);
+	if (frag & 0x3fff) /* MF or an offset */
+		r->flags |= FB_F_FRAG;
+	if (frag & 0x1fff) /* not the first fragment: no L4 header here */
+		return 0;
+	p += ihl;
+	if (p > (const __u8 *)end)
+		return 1;
+	return fb_parse_l4(p, end, r);
+}
+
+static __always_inline int fb_parse_ipv6(const __u8 *p, const void *end, struct fb_pkt *r)
+{
+	__u8 nh;
+	int i;
+
+	if (p + 40 > (const __u8 *)end)
+		return 1;
+	if ((p[0] >> 4) != 6)
+		return 1;
+	r->flags |= FB_F_IPV6;
+	__builtin_memcpy(r->src, p + 8, 16);
+	__builtin_memcpy(r->dst, p + 24, 16);
+	nh = p[6];
+	p += 40;
+
+#pragma unroll
+	for (i = 0; i < FB_IPV6_MAX_EXT; i++) {
+		switch (nh) {
+		case IPPROTO_HOPOPTS_:
+		case IPPROTO_ROUTING_:
+		case IPPROTO_DSTOPTS_:
+			if (p + 2 > (const __u8 *)end)
+				goto trunc;
+			nh = p[0];
+			p += ((__u32)p[1] + 1) * 8;
+			break;
+		case IPPROTO_AH_:
+			if (p + 2 > (const __u8 *)end)
+				goto trunc;
+			nh = p[0];
+			p += ((__u32)p[1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT_:
+			if (p + 8 > (const __u8 *)end)
+				goto trunc;
+			r->flags |= FB_F_FRAG;
+			nh = p[0];
+			if (fb_rd16(p + 2) & 0xfff8) { /* later fragment */
+				r->proto = nh;
+				return 0;
+			}
+			p += 8;
+			break;
+		default:
+			goto l4;
+		}
+	}
+	/* still inside extension headers after the walk's bound */
+	r->proto = nh;
+	return 1;
+trunc:
+	r->proto = nh;
+	return 1;
+l4:
+	r->proto = nh;
+	if (p > (const __u8 *)end)
+		return 1;
+	return fb_parse_l4(p, end, r);
+}
+
+/* Parses the frame into r (whose type, cpu, seq, ifindex, ts, len and
+ * direction flag the caller sets). Returns 1 on a parse error. */
+static __always_inline int fb_parse(const void *data, const void *end, struct fb_pkt *r)
+{
+	const __u8 *p = data;
+	__u16 et;
+	int i;
+
+	r->ethertype = 0;
+	r->proto = 0;
+	r->tcp_flags = 0;
+	r->sport = 0;
+	r->dport = 0;
+	__builtin_memset(r->src, 0, sizeof(r->src));
+	__builtin_memset(r->dst, 0, sizeof(r->dst));
+
+	if (p + 14 > (const __u8 *)end)
+		return 1;
+	et = fb_rd16(p + 12);
+	p += 14;
+#pragma unroll
+	for (i = 0; i < 2; i++) {
+		if (et != FB_ETH_P_8021Q && et != FB_ETH_P_8021AD)
+			break;
+		r->flags |= FB_F_VLAN;
+		if (p + 4 > (const __u8 *)end) {
+			r->ethertype = et;
+			return 1;
+		}
+		et = fb_rd16(p + 2);
+		p += 4;
+	}
+	r->ethertype = et < 0x0600 ? 0 : et;
+	if (et == FB_ETH_P_IP)
+		return fb_parse_ipv4(p, end, r);
+	if (et == FB_ETH_P_IPV6)
+		return fb_parse_ipv6(p, end, r);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,445 @@
+/* The per-batch flow table and the key spec that shapes its keys. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include "agg.h"
+
+struct fb_agg {
+	uint64_t *slots; /* 0 = empty, else (hash >> 32) << 32 | (row + 1) */
+	struct fb_flow *rows;
+	uint64_t mask; /* nslots - 1 */
+	uint32_t max_flows;
+	uint32_t count;
+	struct fb_flow overflow;
+	uint64_t keys_over;
+	size_t slots_bytes, rows_bytes;
+};
+
+/* ---- key spec -------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} key_names[] = {
+	{ "iface", FB_K_IFACE }, { "dir", FB_K_DIR },	  { "etype", FB_K_ETYPE },
+	{ "proto", FB_K_PROTO }, { "src", FB_K_SRC },	  { "dst", FB_K_DST },
+	{ "sport", FB_K_SPORT }, { "dport", FB_K_DPORT },
+};
+
+static int parse_prefix(const char *s, unsigned max, uint8_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return -1;
+	*out = (uint8_t)v;
+	return 0;
+}
+
+int fb_keyspec_parse(const char *s, struct fb_keyspec *ks, char *err, size_t errlen)
+{
+	char buf[256], *tok, *save = NULL;
+
+	memset(ks, 0, sizeof(*ks));
+	ks->src4 = ks->dst4 = 32;
+	ks->src6 = ks->dst6 = 128;
+	if (!s || !*s || strlen(s) >= sizeof(buf)) {
+		snprintf(err, errlen, "empty or too long key list '%s'", s ? s : "");
+		return -1;
+	}
+	strcpy(buf, s);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *slash = strchr(tok, '/');
+		uint32_t bit = 0;
+		size_t i;
+
+		if (slash)
+			*slash = '\0';
+		for (i = 0; i < sizeof(key_names) / sizeof(key_names[0]); i++)
+			if (!strcmp(tok, key_names[i].name))
+				bit = key_names[i].bit;
+		if (!bit) {
+			snprintf(err, errlen,
+				 "unknown key '%s' in -k (keys: iface dir etype proto src dst sport dport, "
+				 "src/N and dst/N for prefixes)", tok);
+			return -1;
+		}
+		if (ks->fields & bit) {
+			snprintf(err, errlen, "key '%s' given twice in -k", tok);
+			return -1;
+		}
+		ks->fields |= bit;
+		if (slash) {
+			/* src/V4[/V6]: IPv4 prefix, optional IPv6 prefix (default /64) */
+			uint8_t *p4 = bit == FB_K_SRC ? &ks->src4 : &ks->dst4;
+			uint8_t *p6 = bit == FB_K_SRC ? &ks->src6 : &ks->dst6;
+			char *second = strchr(slash + 1, '/');
+
+			if (bit != FB_K_SRC && bit != FB_K_DST) {
+				snprintf(err, errlen, "key '%s' takes no prefix length", tok);
+				return -1;
+			}
+			if (second)
+				*second = '\0';
+			if (parse_prefix(slash + 1, 32, p4)) {
+				snprintf(err, errlen, "bad IPv4 prefix length '%s' for %s (0-32)", slash + 1, tok);
+				return -1;
+			}
+			*p6 = 64;
+			if (second && parse_prefix(second + 1, 128, p6)) {
+				snprintf(err, errlen, "bad IPv6 prefix length '%s' for %s (0-128)", second + 1, tok);
+				return -1;
+			}
+		}
+	}
+	if (!ks->fields) {
+		snprintf(err, errlen, "no keys in -k '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static void mask_addr(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
+{
+	unsigned bits, i;
+
+	memcpy(a, from, 16);
+	bits = memcmp(a, v4mapped, 12) ? p6 : 96 + p4;
+	if (bits >= 128)
+		return;
+	i = bits / 8;
+	if (bits % 8)
+		a[i++] &= (uint8_t)(0xff00 >> (bits % 8));
+	memset(a + i, 0, 16 - i);
+}
+
+void fb_key_build(const struct fb_keyspec *ks, const struct fb_pkt *r, struct fb_key *k)
+{
+	uint32_t f = ks->fields;
+
+	memset(k, 0, sizeof(*k));
+	if (f & FB_K_SRC)
+		mask_addr(k->src, r->src, ks->src4, ks->src6);
+	if (f & FB_K_DST)
+		mask_addr(k->dst, r->dst, ks->dst4, ks->dst6);
+	if (f & FB_K_IFACE)
+		k->ifindex = r->ifindex;
+	if (f & FB_K_SPORT)
+		k->sport = r->sport;
+	if (f & FB_K_DPORT)
+		k->dport = r->dport;
+	if (f & FB_K_ETYPE)
+		k->ethertype = r->ethertype;
+	if (f & FB_K_PROTO)
+		k->proto = r->proto;
+	if (f & FB_K_DIR)
+		k->dir = (r->flags & FB_F_EGRESS) ? 1 : 0;
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t w)
+{
+	__uint128_t m = (__uint128_t)(h ^ w) * 0x9E3779B97F4A7C15ull;
+	return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+uint64_t fb_key_hash(const struct fb_key *k)
+{
+	uint64_t w[6], h = 0x243F6A8885A308D3ull;
+	int i;
+
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < 6; i++)
+		h = mix(h, w[i]);
+	return mix(h, 0x13198A2E03707344ull);
+}
+
+/* ---- table ------------------------------------------------------------ */
+
+/* Large tables get transparent huge pages: at a million flows the probes
+ * are TLB misses on 4 KiB pages. */
+static void *big_alloc(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (bytes >= (2u << 20))
+		madvise(p, bytes, MADV_HUGEPAGE);
+	return p;
+}
+
+struct fb_agg *fb_agg__new(uint32_t max_flows)
+{
+	struct fb_agg *agg;
+	uint64_t nslots = 64;
+
+	if (!max_flows) {
+		errno = EINVAL;
+		return NULL;
+	}
+	while (nslots < 2ull * max_flows)
+		nslots <<= 1;
+	agg = calloc(1, sizeof(*agg));
+	if (!agg)
+		return NULL;
+	agg->max_flows = max_flows;
+	agg->mask = nslots - 1;
+	agg->slots_bytes = nslots * sizeof(uint64_t);
+	agg->rows_bytes = (size_t)max_flows * sizeof(struct fb_flow);
+	agg->slots = big_alloc(agg->slots_bytes);
+	agg->rows = big_alloc(agg->rows_bytes);
+	if (!agg->slots || !agg->rows) {
+		fb_agg__free(agg);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return agg;
+}
+
+void fb_agg__free(struct fb_agg *agg)
+{
+	if (!agg)
+		return;
+	if (agg->slots)
+		munmap(agg->slots, agg->slots_bytes);
+	if (agg->rows)
+		munmap(agg->rows, agg->rows_bytes);
+	free(agg);
+}
+
+void fb_agg__reset(struct fb_agg *agg)
+{
+	uint32_t i;
+
+	if ((uint64_t)agg->count * 16 < agg->mask + 1) {
+		for (i = 0; i < agg->count; i++)
+			agg->slots[agg->rows[i].slot] = 0;
+	} else {
+		memset(agg->slots, 0, agg->slots_bytes);
+	}
+	agg->count = 0;
+	agg->keys_over = 0;
+	memset(&agg->overflow, 0, sizeof(agg->overflow));
+}
+
+void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash)
+{
+	__builtin_prefetch(&agg->slots[hash & agg->mask], 1);
+}
+
+static inline void flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+{
+	if (!f->packets || ts_ns < f->first_ns)
+		f->first_ns = ts_ns;
+	if (ts_ns > f->last_ns)
+		f->last_ns = ts_ns;
+	f->packets++;
+	f->bytes += bytes;
+	f->tcp_flags |= tcp_flags;
+}
+
+int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint32_t bytes,
+		uint64_t ts_ns, uint8_t tcp_flags)
+{
+	uint64_t tag = hash & 0xffffffff00000000ull;
+	uint64_t i = hash & agg->mask;
+	struct fb_flow *f;
+
+	for (;;) {
+		uint64_t s = agg->slots[i];
+
+		if (!s)
+			break;
+		if ((s & 0xffffffff00000000ull) == tag) {
+			f = &agg->rows[(uint32_t)s - 1];
+			if (!memcmp(&f->key, k, sizeof(*k))) {
+				flow_update(f, bytes, ts_ns, tcp_flags);
+				return 0;
+			}
+		}
+		i = (i + 1) & agg->mask;
+	}
+	if (agg->count == agg->max_flows) {
+		agg->keys_over++;
+		flow_update(&agg->overflow, bytes, ts_ns, tcp_flags);
+		return 1;
+	}
+	f = &agg->rows[agg->count];
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->slot = (uint32_t)i;
+	agg->slots[i] = tag | (agg->count + 1);
+	agg->count++;
+	flow_update(f, bytes, ts_ns, tcp_flags);
+	return 0;
+}
+
+uint32_t fb_agg__count(const struct fb_agg *agg)
+{
+	return agg->count;
+}
+
+const struct fb_flow *fb_agg__rows(const struct fb_agg *agg)
+{
+	return agg->rows;
+}
+
+const struct fb_flow *fb_agg__overflow(const struct fb_agg *agg, uint64_t *keys_over)
+{
+	if (keys_over)
+		*keys_over = agg->keys_over;
+	return &agg->overflow;
+}
+
+/* Order: more bytes first, then more packets, then insertion order, so
+ * output is deterministic. */
+static int flow_before(const struct fb_flow *a, const struct fb_flow *b)
+{
+	if (a->bytes != b->bytes)
+		return a->bytes > b->bytes;
+	if (a->packets != b->packets)
+		return a->packets > b->packets;
+	return a < b;
+}
+
+static int cmp_desc(const void *pa, const void *pb)
+{
+	const struct fb_flow *a = *(const struct fb_flow *const *)pa;
+	const struct fb_flow *b = *(const struct fb_flow *const *)pb;
+
+	return flow_before(a, b) ? -1 : flow_before(b, a) ? 1 : 0;
+}
+
+/* min-heap on "flow_before" order: the root is the weakest kept row */
+static void heap_down(const struct fb_flow **h, uint32_t n, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		const struct fb_flow *t;
+
+		if (l < n && flow_before(h[m], h[l]))
+			m = l;
+		if (r < n && flow_before(h[m], h[r]))
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void add_to_rest(struct fb_flow *rest, const struct fb_flow *f)
+{
+	if (!rest->packets || f->first_ns < rest->first_ns)
+		rest->first_ns = f->first_ns;
+	if (f->last_ns > rest->last_ns)
+		rest->last_ns = f->last_ns;
+	rest->packets += f->packets;
+	rest->bytes += f->bytes;
+	rest->tcp_flags |= f->tcp_flags;
+}
+
+uint32_t fb_agg__top(const struct fb_agg *agg, uint32_t n, const struct fb_flow **out,
+		     struct fb_flow *rest, uint32_t *rest_flows)
+{
+	uint32_t i, k;
+
+	memset(rest, 0, sizeof(*rest));
+	*rest_flows = 0;
+	if (n == 0 || n >= agg->count) {
+		for (i = 0; i < agg->count; i++)
+			out[i] = &agg->rows[i];
+		qsort(out, agg->count, sizeof(*out), cmp_desc);
+		return agg->count;
+	}
+	k = 0;
+	for (i = 0; i < agg->count; i++) {
+		const struct fb_flow *f = &agg->rows[i];
+
+		if (k < n) {
+			out[k++] = f;
+			if (k == n) {
+				uint32_t j;
+
+				for (j = n / 2 + 1; j-- > 0;)
+					heap_down(out, n, j);
+			}
+			continue;
+		}
+		if (flow_before(f, out[0])) {
+			add_to_rest(rest, out[0]);
+			out[0] = f;
+			heap_down(out, n, 0);
+		} else {
+			add_to_rest(rest, f);
+		}
+		(*rest_flows)++;
+	}
+	qsort(out, n, sizeof(*out), cmp_desc);
+	return n;
+}
+
+static void flow_add(struct fb_flow *d, const struct fb_flow *s)
+{
+	if (!s->packets)
+		return;
+	if (!d->packets || s->first_ns < d->first_ns)
+		d->first_ns = s->first_ns;
+	if (s->last_ns > d->last_ns)
+		d->last_ns = s->last_ns;
+	d->packets += s->packets;
+	d->bytes += s->bytes;
+	d->tcp_flags |= s->tcp_flags;
+}
+
+void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src)
+{
+	uint32_t i;
+
+	for (i = 0; i < src->count; i++) {
+		const struct fb_flow *s = &src->rows[i];
+		uint64_t h = fb_key_hash(&s->key);
+		uint64_t tag = h & 0xffffffff00000000ull, j = h & dst->mask;
+		struct fb_flow *f = NULL;
+
+		for (;;) {
+			uint64_t v = dst->slots[j];
+
+			if (!v)
+				break;
+			if ((v & 0xffffffff00000000ull) == tag &&
+			    !memcmp(&dst->rows[(uint32_t)v - 1].key, &s->key, sizeof(s->key))) {
+				f = &dst->rows[(uint32_t)v - 1];
+				break;
+			}
+			j = (j + 1) & dst->mask;
+		}
+		if (!f && dst->count == dst->max_flows) {
+			dst->keys_over++;
+			flow_add(&dst->overflow, s);
+			continue;
+		}
+		if (!f) {
+			f = &dst->rows[dst->count];
+			memset(f, 0, sizeof(*f));
+			f->key = s->key;
+			f->slot = (uint32_t)j;
+			dst->slots[j] = tag | (dst->count + 1);
+			dst->count++;
+		}
+		flow_add(f, s);
+	}
+	dst->keys_over += src->keys_over;
+	flow_add(&dst->overflow, &src->overflow);
+}

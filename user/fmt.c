@@ -1,0 +1,118 @@
+/* Text helpers shared by the sinks. */
+#include <arpa/inet.h>
+#include <string.h>
+#include "fmt.h"
+
+bool fb_addr_is_v4(const uint8_t a[16])
+{
+	static const uint8_t pfx[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(a, pfx, 12);
+}
+
+const char *fb_fmt_addr(const uint8_t a[16], char *buf, size_t len)
+{
+	if (fb_addr_is_v4(a))
+		return inet_ntop(AF_INET, a + 12, buf, len) ? buf : "?";
+	return inet_ntop(AF_INET6, a, buf, len) ? buf : "?";
+}
+
+static const char *scaled(uint64_t v, unsigned base, const char *const *units, char *buf, size_t len)
+{
+	double d = (double)v;
+	int u = 0;
+
+	if (v < base) {
+		snprintf(buf, len, "%llu%s", (unsigned long long)v, units[0]);
+		return buf;
+	}
+	while (d >= base && units[u + 1]) {
+		d /= base;
+		u++;
+	}
+	snprintf(buf, len, d < 10 ? "%.2f%s" : d < 100 ? "%.1f%s" : "%.0f%s", d, units[u]);
+	return buf;
+}
+
+const char *fb_fmt_si(uint64_t v, char *buf, size_t len)
+{
+	static const char *const u[] = { "", "k", "M", "G", "T", "P", NULL };
+
+	return scaled(v, 1000, u, buf, len);
+}
+
+const char *fb_fmt_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *const u[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", NULL };
+
+	return scaled(v, 1024, u, buf, len);
+}
+
+void fb_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	fputc('"', f);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		default:
+			if (*p < 0x20)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+const char *fb_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 1: return "icmp";
+	case 2: return "igmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 47: return "gre";
+	case 50: return "esp";
+	case 51: return "ah";
+	case 58: return "icmp6";
+	case 89: return "ospf";
+	case 132: return "sctp";
+	case 136: return "udplite";
+	default: return NULL;
+	}
+}
+
+const char *fb_fmt_tcp_flags(uint8_t flags, char *buf, size_t len)
+{
+	static const char names[] = "FSRPAUEC";
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 8 && n + 1 < len; i++)
+		if (flags & (1u << i))
+			buf[n++] = names[i];
+	buf[n] = '\0';
+	return buf;
+}

@@ -1,0 +1,13 @@
+/* Watches rtnetlink for the removal of the interfaces flowbatch captures on,
+ * so a deleted interface ends the run with one clear line. */
+#ifndef FB_NETWATCH_H
+#define FB_NETWATCH_H
+#include <stdint.h>
+
+/* Returns a socket fd subscribed to link changes, or -errno. */
+int fb_netwatch_open(void);
+/* Reads pending messages; returns the ifindex of a removed interface that
+ * is in ifs[0..n), 0 if none, or -errno. */
+int fb_netwatch_read(int fd, const uint32_t *ifs, int n);
+
+#endif
