@@ -73,6 +73,14 @@ $(OUT)/user/%.o: user/%.c $(wildcard user/*.h) include/flowbatch/record.h | $(OU
 
 $(BPF_OBJS): $(SKEL)
 
+$(OUT)/fbsend: bench/fbsend.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+
+$(OUT)/xdp_pass.bpf.o: tests/e2e/xdp_pass.bpf.c $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 $(OUT)/flowbatch: $(OUT)/user/main.o $(CORE_OBJS) $(BPF_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -92,7 +100,7 @@ test-unit: $(UNIT_BIN)
 test-bpf: $(BPFT_BIN)
 	$(Q)tests/bpf/run.sh $(BPFT_BIN)
 
-test-e2e: $(OUT)/flowbatch
+test-e2e: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o
 	$(Q)tests/e2e/run.sh $(OUT)/flowbatch
 
 # The whole suite: what README.md and .ci/run call. Installs what is missing.
@@ -106,8 +114,8 @@ test: check-deps
 check-deps:
 	$(Q)scripts/deps.sh
 
-demo: check-deps all
-	$(Q)scripts/demo.sh $(OUT)/flowbatch
+demo: check-deps all $(OUT)/fbsend
+	$(Q)scripts/demo.sh $(OUT)/flowbatch $(OUT)/fbsend
 
 bench:
 	$(Q)scripts/deps.sh bench
