@@ -43,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BIN  := $(OUT)/tests/unit
 BPFT_BIN  := $(OUT)/tests/bpf
 
-.PHONY: all clean test test-unit test-bpf test-e2e demo deps bench check-deps
+.PHONY: bench-tools all clean test test-unit test-bpf test-e2e demo deps bench check-deps
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -119,8 +119,22 @@ demo: check-deps all $(OUT)/fbsend
 
 bench:
 	$(Q)scripts/deps.sh bench
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bench-tools
 	$(Q)bench/run.sh
 
 clean:
 	$(Q)rm -rf build
+
+# --- benchmarks (bench/run.sh drives them; `make bench` as root) --------
+BENCH_SKEL := $(OUT)/bench.skel.h
+
+$(OUT)/bench.bpf.o: bench/bench.bpf.c bpf/parse.bpf.h include/flowbatch/record.h $(OUT)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(CORE_OBJS) $(OUT)/user/ring.o $(SKEL) $(BENCH_SKEL)
+	$(Q)mkdir -p $(OUT)/bench
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUT)/user/ring.o $(LDLIBS) -lpthread -o $@
+
+bench-tools: $(OUT)/flowbatch $(OUT)/fbsend $(addprefix $(OUT)/bench/,$(notdir $(basename $(wildcard bench/b_*.c))))

@@ -42,6 +42,8 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 	c->seen++;
 	r = bpf_ringbuf_reserve(&fb_ring, sizeof(*r), 0);
 	if (!r) {
+		/* not parsed: an overloaded consumer should not make the
+		 * producer slower; parse_err counts written records */
 		c->lost++;
 		return;
 	}
@@ -97,7 +99,13 @@ static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag)
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
 	}
-	fb_record(data, end, skb->len, skb->ifindex, dir_flag);
+	/* A received VLAN tag is often moved out of the frame into skb
+	 * metadata before TC runs: count its 4 bytes and flag it as XDP would
+	 * see it. */
+	if (skb->vlan_present)
+		fb_record(data, end, skb->len + 4, skb->ifindex, dir_flag | FB_F_VLAN);
+	else
+		fb_record(data, end, skb->len, skb->ifindex, dir_flag);
 }
 
 #define TC_ACT_UNSPEC_ (-1) /* continue with the next program / default */

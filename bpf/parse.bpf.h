@@ -34,12 +34,14 @@ static __always_inline int fb_parse_l4(const __u8 *l4, const void *end, struct f
 	__u8 proto = r->proto;
 
 	if (proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMPV6_) {
-		/* type and code, stored where ports go */
-		if (l4 + 4 > (const __u8 *)end)
+		/* type and code, stored where ports go, whenever their 2 bytes
+		 * are there; the header (type, code, checksum and the 4-byte
+		 * rest/body every message has) is 8 bytes */
+		if (l4 + 2 > (const __u8 *)end)
 			return 1;
 		r->sport = l4[0];
 		r->dport = l4[1];
-		return 0;
+		return l4 + 8 > (const __u8 *)end;
 	}
 	if (proto != IPPROTO_TCP_ && proto != IPPROTO_UDP_ && proto != IPPROTO_UDPLITE_ &&
 	    proto != IPPROTO_SCTP_)
@@ -137,6 +139,10 @@ static __always_inline int fb_parse_ipv6(const __u8 *p, const void *end, struct 
 			goto l4;
 		}
 	}
+	/* FB_IPV6_MAX_EXT headers walked: what follows may be L4 */
+	if (nh != IPPROTO_HOPOPTS_ && nh != IPPROTO_ROUTING_ && nh != IPPROTO_DSTOPTS_ &&
+	    nh != IPPROTO_AH_ && nh != IPPROTO_FRAGMENT_)
+		goto l4;
 	/* still inside extension headers after the walk's bound */
 	r->proto = nh;
 	return 1;

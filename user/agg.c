@@ -127,9 +127,14 @@ void fb_key_build(const struct fb_keyspec *ks, const struct fb_pkt *r, struct fb
 	uint32_t f = ks->fields;
 
 	memset(k, 0, sizeof(*k));
-	if (f & FB_K_SRC)
+	/* full prefixes (the default) keep the address as it is */
+	if ((f & FB_K_SRC) && ks->src4 >= 32 && ks->src6 >= 128)
+		memcpy(k->src, r->src, 16);
+	else if (f & FB_K_SRC)
 		mask_addr(k->src, r->src, ks->src4, ks->src6);
-	if (f & FB_K_DST)
+	if ((f & FB_K_DST) && ks->dst4 >= 32 && ks->dst6 >= 128)
+		memcpy(k->dst, r->dst, 16);
+	else if (f & FB_K_DST)
 		mask_addr(k->dst, r->dst, ks->dst4, ks->dst6);
 	if (f & FB_K_IFACE)
 		k->ifindex = r->ifindex;
@@ -234,6 +239,20 @@ void fb_agg__reset(struct fb_agg *agg)
 void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash)
 {
 	__builtin_prefetch(&agg->slots[hash & agg->mask], 1);
+}
+
+void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash)
+{
+	uint64_t s = agg->slots[hash & agg->mask];
+
+	if (s && (s & 0xffffffff00000000ull) == (hash & 0xffffffff00000000ull)) {
+		const char *f = (const char *)&agg->rows[(uint32_t)s - 1];
+
+		/* a row is 88 bytes: it touches two or three cache lines */
+		__builtin_prefetch(f, 1);
+		__builtin_prefetch(f + 64, 1);
+		__builtin_prefetch(f + sizeof(struct fb_flow) - 1, 1);
+	}
 }
 
 static inline void flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)

@@ -74,6 +74,9 @@ int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint3
 		uint64_t ts_ns, uint8_t tcp_flags);
 /* Hints the CPU to fetch the slot a hash will probe first. */
 void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash);
+/* Then, once that slot has arrived: hints the CPU to fetch the row it
+ * points to, when its hash tag matches. */
+void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash);
 
 uint32_t fb_agg__count(const struct fb_agg *agg);
 const struct fb_flow *fb_agg__rows(const struct fb_agg *agg);

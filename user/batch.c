@@ -5,7 +5,8 @@
 #include <string.h>
 #include "batch.h"
 
-#define CHUNK 16 /* records keyed and prefetched together */
+#define CHUNK 32 /* records keyed and prefetched together */
+#define BIG_TABLE 16384 /* rows (1.4 MiB) beyond which rows are prefetched too */
 
 struct open_batch {
 	struct fb_agg *agg;
@@ -168,9 +169,16 @@ static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r)
 /* Window for a record, emitting windows it has overtaken. */
 static int place(struct fb_batcher *b, uint64_t ts, uint64_t *w, bool *late)
 {
-	uint64_t idx = ts / b->o.interval_ns;
+	uint64_t iv = b->o.interval_ns, lo = b->b * iv, idx;
 	int err;
 
+	/* the common case, without a division: ts in window b or b + 1 */
+	if (ts >= lo && ts - lo < 2 * iv) {
+		*late = false;
+		*w = b->b + (ts - lo >= iv);
+		return 0;
+	}
+	idx = ts / iv;
 	if (idx < b->first)
 		idx = b->first;
 	*late = false;
@@ -179,7 +187,7 @@ static int place(struct fb_batcher *b, uint64_t ts, uint64_t *w, bool *late)
 			b->done = true;
 			break;
 		}
-		err = advance(b, ts);
+		err = advance(b, b->o.clock(b->o.clock_ctx));
 		if (err)
 			return err;
 	}
@@ -203,24 +211,40 @@ int fb_batcher__add(struct fb_batcher *b, const struct fb_pkt *recs, uint32_t n)
 
 	for (i = 0; i < n; i += m) {
 		m = n - i < CHUNK ? n - i : CHUNK;
-		/* pass 1: window, key and hash; prefetch the buckets */
+		/* pass 1: window and key */
 		for (j = 0; j < m; j++) {
 			const struct fb_pkt *r = &recs[i + j];
-			struct open_batch *ob;
 
 			if (r->type != FB_REC_PKT) {
 				win[j] = UINT64_MAX;
 				continue;
 			}
+			/* a record that emits windows must wait until the records
+			 * before it are in their tables: end the chunk here */
+			if (j && !b->done && r->ts_ns >= (b->b + 2) * b->o.interval_ns) {
+				m = j;
+				break;
+			}
 			err = place(b, r->ts_ns, &win[j], &late[j]);
 			if (err)
 				return err;
-			ob = &b->ob[win[j] & 1];
 			fb_key_build(&b->o.keys, r, &keys[j]);
-			hash[j] = fb_key_hash(&keys[j]);
-			fb_agg__prefetch(ob->agg, hash[j]);
 		}
-		/* pass 2: ledger and table updates */
+		/* pass 2: hashes (a short loop, so the CPU overlaps several of
+		 * their multiply chains); prefetch the buckets */
+		for (j = 0; j < m; j++) {
+			if (win[j] == UINT64_MAX)
+				continue;
+			hash[j] = fb_key_hash(&keys[j]);
+			fb_agg__prefetch(b->ob[win[j] & 1].agg, hash[j]);
+		}
+		/* the buckets have arrived meanwhile: prefetch the rows, when
+		 * the table has grown too big to stay in cache */
+		if (fb_agg__count(b->ob[0].agg) >= BIG_TABLE || fb_agg__count(b->ob[1].agg) >= BIG_TABLE)
+			for (j = 0; j < m; j++)
+				if (win[j] != UINT64_MAX)
+					fb_agg__prefetch_row(b->ob[win[j] & 1].agg, hash[j]);
+		/* pass 3: ledger and table updates */
 		for (j = 0; j < m; j++) {
 			const struct fb_pkt *r = &recs[i + j];
 			struct open_batch *ob;
@@ -308,7 +332,7 @@ int fb_batcher__finish(struct fb_batcher *b, uint64_t now_ns, enum fb_finish how
 	cur->st.parse_errors += next->st.parse_errors;
 	cur->st.late += next->st.late;
 	cur->st.proc_ns += next->st.proc_ns;
-	if (now_ns > cur->st.start_ns)
+	if (now_ns >= cur->st.start_ns)
 		cur->st.end_ns = now_ns;
 	cur->st.partial = how == FB_FINISH_PARTIAL;
 	err = emit_window(b, cur, now_ns);

@@ -23,7 +23,9 @@
 #endif
 
 #define FB_TC_HANDLE 0xfb
-#define FB_TC_PRIO 0xfb
+/* priority 1: filters run in priority order and an earlier one that returns
+ * a verdict would hide packets from an observer placed behind it */
+#define FB_TC_PRIO 1
 
 struct iface {
 	char name[FB_IFNAMSIZ];

@@ -83,7 +83,7 @@ int fb_parse_size(const char *s, uint64_t *bytes)
 		if (*end)
 			return -1;
 	}
-	if (v > (1ull << 40))
+	if (v > (1ull << 40) / mul) /* at most 1 TiB; also keeps v * mul from wrapping */
 		return -1;
 	*bytes = v * mul;
 	return 0;
@@ -208,7 +208,7 @@ enum fb_cli_result fb_cli_parse(int argc, char **argv, struct fb_config *cfg, FI
 	sopts[n] = '\0';
 	memset(&lopts[NOPTS], 0, sizeof(lopts[NOPTS]));
 
-	optind = 1;
+	optind = 0; /* 0, not 1: also resets getopt's state from an earlier call */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
 		const char *a = optarg;
@@ -325,12 +325,8 @@ enum fb_cli_result fb_cli_parse(int argc, char **argv, struct fb_config *cfg, FI
 			fprintf(out, "flowbatch %s\n", FB_VERSION);
 			return FB_CLI_EXIT_OK;
 		case ':':
-			if (optopt)
-				snprintf(err, errlen, "option %s needs a value",
-					 optopt < 256 ? (snprintf(lbl, sizeof(lbl), "-%c", optopt), lbl)
-						      : opt_label(optopt, lbl, sizeof(lbl)));
-			else
-				snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+			/* name the option as typed: -t or --interval */
+			snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
 			return FB_CLI_BAD;
 		default:
 			if (optopt && optopt < 256)

@@ -30,7 +30,12 @@ static const char *scaled(uint64_t v, unsigned base, const char *const *units, c
 		d /= base;
 		u++;
 	}
-	snprintf(buf, len, d < 10 ? "%.2f%s" : d < 100 ? "%.1f%s" : "%.0f%s", d, units[u]);
+	/* 999.7k would print as "1000k": carry into the next unit */
+	if (d >= base - 0.5 && units[u + 1]) {
+		d /= base;
+		u++;
+	}
+	snprintf(buf, len, d < 99.95 ? "%.1f%s" : "%.0f%s", d, units[u]); /* not "100.0k" */
 	return buf;
 }
 

@@ -69,6 +69,9 @@ static void flow_row(struct jsonl *j, const struct fb_batch_stats *st, const str
 		fprintf(j->f, ",\"src_addr\":\"%s\"", fb_fmt_addr(k->src, addr, sizeof(addr)));
 	if (kf & FB_K_DST && (k->ethertype == 0x0800 || k->ethertype == 0x86dd || !(kf & FB_K_ETYPE)))
 		fprintf(j->f, ",\"dst_addr\":\"%s\"", fb_fmt_addr(k->dst, addr, sizeof(addr)));
+	/* likewise ports: ARP, LLDP and friends have none */
+	if (kf & FB_K_ETYPE && k->ethertype != 0x0800 && k->ethertype != 0x86dd)
+		kf &= ~(uint32_t)(FB_K_SPORT | FB_K_DPORT);
 	if (kf & FB_K_SPORT)
 		fprintf(j->f, icmp ? ",\"icmp_type\":%u" : ",\"src_port\":%u", k->sport);
 	if (kf & FB_K_DPORT)

@@ -65,7 +65,10 @@ static void cells(const struct table *t, const struct fb_flow *f, const char *la
 	fb_fmt_bytes(f->bytes, cell[C_BYTES], 48);
 	fb_fmt_tcp_flags(f->tcp_flags, cell[C_FLAGS], 48);
 	if (label) {
-		snprintf(cell[C_IFACE], 48, "%s", label);
+		/* in the first key column shown, which need not be IFACE */
+		for (c = C_IFACE; c < C_PKTS - 1 && !col_shown(t, c); c++)
+			;
+		snprintf(cell[c], 48, "%s", label);
 		return;
 	}
 	snprintf(cell[C_IFACE], 48, "%s", t->ctx.ifname(t->ctx.ifname_ctx, k->ifindex));

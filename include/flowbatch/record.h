@@ -51,8 +51,9 @@ struct fb_pkt {
 _Static_assert(sizeof(struct fb_pkt) == 64, "fb_pkt must stay one cache line");
 
 /* Per-CPU counters, one element of the fb_counters PERCPU_ARRAY.
- * Invariant per CPU: seen = records written + lost. parse_err counts packets
- * that were also written (or lost) but whose headers were cut short. */
+ * Invariant per CPU: seen = records written + lost. parse_err counts written
+ * records whose headers were cut short or malformed (a lost packet is not
+ * parsed: a full ring must not make the producer slower). */
 struct fb_counters {
 	__u64 seen;      /* packets the programs ran on */
 	__u64 lost;      /* records not written: ring full */

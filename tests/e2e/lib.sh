@@ -18,8 +18,8 @@ HOST_IF="fbh$ID"
 PEER_IF="fbp$ID"
 HOST_IP=198.18.$((ID % 250)).1
 PEER_IP=198.18.$((ID % 250)).2
-HOST_IP6=2001:2:0:$((ID % 65535)):1
-PEER_IP6=2001:2:0:$((ID % 65535)):2
+HOST_IP6=2001:2:0:$(printf %x $((ID % 65535)))::1
+PEER_IP6=2001:2:0:$(printf %x $((ID % 65535)))::2
 TMP=$(mktemp -d /tmp/fbe2e.XXXXXX)
 BG_PIDS=""
 
@@ -104,9 +104,13 @@ assert_detached() {
 	if ip link show dev "$1" 2>/dev/null | grep -q 'xdp'; then
 		fail "an XDP program is still attached to $1"
 	fi
+	# bpftool 7.1 prints tcx links as "type 11 prog N" without names: look
+	# the programs up. (Global: run.sh runs one test at a time.)
 	if command -v bpftool >/dev/null; then
-		bpftool link show 2>/dev/null | grep -A2 -E 'fb_(xdp|tc_in|tc_out)' | grep -q . &&
-			fail "a flowbatch BPF link still exists: $(bpftool link show | grep -E 'fb_')"
+		for id in $(bpftool link show 2>/dev/null | sed -n 's/.*prog \([0-9]*\).*/\1/p'); do
+			bpftool prog show id "$id" 2>/dev/null | grep -qE 'name fb_(xdp|tc_in|tc_out)' &&
+				fail "a flowbatch BPF link (prog id $id) still exists"
+		done
 	fi
 	tc filter show dev "$1" ingress 2>/dev/null | grep -q 'fb_tc' && fail "a flowbatch TC filter remains on $1 ingress"
 	tc filter show dev "$1" egress 2>/dev/null | grep -q 'fb_tc' && fail "a flowbatch TC filter remains on $1 egress"

@@ -1,0 +1,277 @@
+/* Consumer capacity on one core. A BPF_PROG_TYPE_SYSCALL program
+ * (bench_fill, bpf_loop) writes M records of random flows out of N distinct
+ * ones into a large ring; then the ring is drained alone, on CPU 0, with
+ * flowbatch's reader (fb_ring__drain) into
+ *   nop    a callback that does nothing
+ *   batch  flowbatch's batcher (fb_batcher__add): one window holds every
+ *          record, max_flows = N, default keys (FB_KEYS_DEFAULT)
+ * at N = 1K, 64K, 1M. Rates are records per second of the consumer
+ * thread's CPU time (CLOCK_THREAD_CPUTIME_ID; wall clock shown too), medians
+ * of 3. Before the timed batches, two untimed ones fault in both of the
+ * batcher's flow tables (it alternates two), so timed batches see a warm
+ * table as a long-running flowbatch does; the first one gives the resident
+ * memory per flow (RssAnon delta / flows).
+ * Usage: b_consumer [--quick] [--records M] */
+#include "bench.h"
+#include "bench.skel.h"
+#include "batch.h"
+
+#define REPS 3
+#define WINDOW_NS 1000000000ull /* simulated windows of 1 s */
+#define TS_BASE (1000 * WINDOW_NS)
+
+struct emitted {
+	uint64_t batches, flows, packets, lost, overflow;
+};
+
+static int emit_cb(void *ctx, const struct fb_batch_view *v)
+{
+	struct emitted *e = ctx;
+
+	e->batches++;
+	e->flows = v->st->flows;
+	e->packets = v->st->packets;
+	e->lost = v->st->lost;
+	e->overflow = v->st->overflow;
+	return 0;
+}
+
+static uint64_t fake_now;
+
+static uint64_t clock_cb(void *ctx)
+{
+	return fake_now;
+}
+
+static int nop_cb(void *ctx, const struct fb_pkt *recs, uint32_t n)
+{
+	return 0;
+}
+
+static int batch_cb(void *ctx, const struct fb_pkt *recs, uint32_t n)
+{
+	return fb_batcher__add(ctx, recs, n);
+}
+
+static long rss_anon_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssAnon: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+struct ctx {
+	struct bench *skel;
+	struct fb_ring *ring;
+	int fill_fd;
+	uint32_t records;
+	bool rt;
+};
+
+/* Writes c->records records with timestamps inside window w. */
+static int fill(struct ctx *c, uint32_t flows, uint64_t w)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	uint32_t left = c->records;
+
+	c->skel->bss->fill_flows = flows;
+	c->skel->bss->fill_ts = w * WINDOW_NS + 1000;
+	c->skel->bss->fill_ts_step = (WINDOW_NS / 2) / c->records;
+	while (left) {
+		uint32_t n = left < (1u << 20) ? left : (1u << 20);
+
+		c->skel->bss->fill_n = n;
+		if (bpf_prog_test_run_opts(c->fill_fd, &o) || o.retval) {
+			fprintf(stderr, "b_consumer: fill failed: %s\n", strerror(errno));
+			return -1;
+		}
+		left -= n;
+	}
+	if (c->skel->bss->fill_lost) {
+		fprintf(stderr, "b_consumer: ring too small: %llu records not written\n",
+			(unsigned long long)c->skel->bss->fill_lost);
+		return -1;
+	}
+	return 0;
+}
+
+/* Drains the whole ring into fn; returns CPU ns (and wall ns in *wall). */
+static int64_t timed_drain(struct ctx *c, fb_ring_fn fn, void *fctx, uint64_t *wall)
+{
+	uint64_t t0, c0, c1;
+	int64_t n;
+
+	if (c->rt)
+		set_rt(10);
+	t0 = mono_ns();
+	c0 = bench_ns(CLOCK_THREAD_CPUTIME_ID);
+	n = fb_ring__drain(c->ring, fn, fctx, 0);
+	c1 = bench_ns(CLOCK_THREAD_CPUTIME_ID);
+	*wall = mono_ns() - t0;
+	if (c->rt)
+		set_rt(0);
+	if (n != (int64_t)c->records) {
+		fprintf(stderr, "b_consumer: drained %lld of %u records\n", (long long)n, c->records);
+		return -1;
+	}
+	return (int64_t)(c1 - c0);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint32_t flows_list[] = { 1024, 65536, 1048576 };
+	static const char *const flows_names[] = { "1K", "64K", "1M" };
+	enum { NN = 3 };
+	bool quick = has_flag(argc, argv, "--quick");
+	struct ctx c = { 0 };
+	uint64_t ring_bytes;
+	double nop[NN][REPS], bat[NN][REPS], nop_w[NN][REPS], bat_w[NN][REPS];
+	double mnop[NN], mbat[NN], mnop_w[NN], mbat_w[NN], rss_per_flow = 0;
+	uint64_t rss_flows = 0, t_start = mono_ns();
+	long rss_delta_kb = 0;
+	char err[256];
+	int i, rep, rc = 1;
+
+	c.records = quick ? (1u << 20) : (8u << 20);
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--records") && i + 1 < argc)
+			c.records = (uint32_t)strtoul(argv[++i], NULL, 0);
+	ring_bytes = 4096;
+	while (ring_bytes < (uint64_t)c.records * (sizeof(struct fb_pkt) + 8) + (1 << 20))
+		ring_bytes *= 2;
+	c.rt = !set_rt(1);
+	set_rt(0);
+	bench_init();
+	pin_cpu(0);
+
+	c.skel = bench__open();
+	if (!c.skel)
+		goto out;
+	bpf_map__set_max_entries(c.skel->maps.fill_ring, (uint32_t)ring_bytes);
+	bpf_map__set_max_entries(c.skel->maps.cpu_rings, (uint32_t)libbpf_num_possible_cpus());
+	if (bench__load(c.skel)) {
+		fprintf(stderr, "b_consumer: cannot load BPF programs (root needed)\n");
+		goto out;
+	}
+	c.fill_fd = bpf_program__fd(c.skel->progs.bench_fill);
+	c.ring = fb_ring__new(bpf_map__fd(c.skel->maps.fill_ring), ring_bytes);
+	if (!c.ring) {
+		fprintf(stderr, "b_consumer: cannot map the ring: %s\n", strerror(errno));
+		goto out;
+	}
+
+	for (i = 0; i < NN; i++) {
+		struct fb_batcher_opts bo = { 0 };
+		struct fb_batcher *b;
+		struct emitted em = { 0 };
+		uint64_t w = TS_BASE / WINDOW_NS, wall;
+		long rss0;
+		int64_t ns;
+
+		bo.interval_ns = WINDOW_NS;
+		bo.grace_ns = 5000000;
+		bo.start_ns = TS_BASE;
+		bo.max_flows = flows_list[i];
+		bo.ncpus = 1;
+		bo.top = 1;
+		bo.emit = emit_cb;
+		bo.emit_ctx = &em;
+		bo.clock = clock_cb;
+		if (fb_keyspec_parse(FB_KEYS_DEFAULT, &bo.keys, err, sizeof(err))) {
+			fprintf(stderr, "b_consumer: %s\n", err);
+			goto out;
+		}
+		rss0 = rss_anon_kb();
+		fake_now = TS_BASE;
+		b = fb_batcher__new(&bo);
+		if (!b)
+			goto out;
+		/* two untimed batches: fault in both tables; the first gives RSS */
+		for (rep = 0; rep < 2; rep++, w++) {
+			if (fill(&c, flows_list[i], w) || timed_drain(&c, batch_cb, b, &wall) < 0)
+				goto out;
+			if (rep == 0 && i == NN - 1)
+				rss_delta_kb = rss_anon_kb() - rss0;
+			fake_now = (w + 1) * WINDOW_NS + bo.grace_ns;
+			fb_batcher__tick(b, fake_now);
+			if (rep == 0 && i == NN - 1) {
+				rss_flows = em.flows;
+				rss_per_flow = rss_delta_kb * 1024.0 / (double)em.flows;
+			}
+		}
+		for (rep = 0; rep < REPS; rep++) {
+			uint32_t seq = c.skel->bss->fill_seq;
+
+			/* nop; then the batcher gets the same sequence numbers again,
+			 * so it sees no gap (no loss) */
+			if (fill(&c, flows_list[i], w))
+				goto out;
+			ns = timed_drain(&c, nop_cb, NULL, &wall);
+			if (ns < 0)
+				goto out;
+			c.skel->bss->fill_seq = seq;
+			nop[i][rep] = c.records / (ns / 1e9);
+			nop_w[i][rep] = c.records / (wall / 1e9);
+			/* batcher: the same records (same window) */
+			if (fill(&c, flows_list[i], w))
+				goto out;
+			ns = timed_drain(&c, batch_cb, b, &wall);
+			if (ns < 0)
+				goto out;
+			bat[i][rep] = c.records / (ns / 1e9);
+			bat_w[i][rep] = c.records / (wall / 1e9);
+			fake_now = (w + 1) * WINDOW_NS + bo.grace_ns;
+			fb_batcher__tick(b, fake_now);
+			if (em.packets != c.records || em.lost || em.overflow) {
+				fprintf(stderr, "b_consumer: batch of %llu packets, %llu lost, %llu overflow; "
+					"expected %u, 0, 0\n", (unsigned long long)em.packets,
+					(unsigned long long)em.lost, (unsigned long long)em.overflow, c.records);
+				goto out;
+			}
+			w++;
+		}
+		fb_batcher__free(b);
+		printf("# N=%s: %llu batches emitted, last had %llu flows\n", flows_names[i],
+		       (unsigned long long)em.batches, (unsigned long long)em.flows);
+	}
+
+	printf("# consumer: %u records per drain (ring %llu MiB), one thread on CPU 0%s, "
+	       "rates per CPU second, median of %d, %.1f s\n",
+	       c.records, (unsigned long long)(ring_bytes >> 20), c.rt ? " (SCHED_FIFO)" : "", REPS,
+	       (mono_ns() - t_start) / 1e9);
+	for (i = 0; i < NN; i++) {
+		mnop[i] = median(nop[i], REPS);
+		mbat[i] = median(bat[i], REPS);
+		mnop_w[i] = median(nop_w[i], REPS);
+		mbat_w[i] = median(bat_w[i], REPS);
+		printf("RESULT consumer flows=%s mode=nop rec_per_s=%.0f ns_per_rec=%.1f wall_rec_per_s=%.0f\n",
+		       flows_names[i], mnop[i], 1e9 / mnop[i], mnop_w[i]);
+		printf("RESULT consumer flows=%s mode=batch rec_per_s=%.0f ns_per_rec=%.1f wall_rec_per_s=%.0f\n",
+		       flows_names[i], mbat[i], 1e9 / mbat[i], mbat_w[i]);
+		printf("RESULT consumer flows=%s ratio_batch_nop=%.2f\n", flows_names[i], mbat[i] / mnop[i]);
+	}
+	printf("RESULT consumer rss_per_flow_bytes=%.0f rss_delta_kb=%ld flows=%llu\n", rss_per_flow,
+	       rss_delta_kb, (unsigned long long)rss_flows);
+
+	printf("\nconsumer capacity, one core (records/s of CPU time, median of %d)\n", REPS);
+	printf("%-6s %14s %14s %10s %10s %8s\n", "flows", "nop rec/s", "batch rec/s", "nop ns", "batch ns",
+	       "batch/nop");
+	for (i = 0; i < NN; i++)
+		printf("%-6s %14.0f %14.0f %10.1f %10.1f %8.2f\n", flows_names[i], mnop[i], mbat[i],
+		       1e9 / mnop[i], 1e9 / mbat[i], mbat[i] / mnop[i]);
+	printf("resident memory at 1M flows: %.0f bytes/flow (RssAnon +%ld KiB for %llu flows)\n",
+	       rss_per_flow, rss_delta_kb, (unsigned long long)rss_flows);
+	rc = 0;
+out:
+	fb_ring__free(c.ring);
+	bench__destroy(c.skel);
+	return rc;
+}
