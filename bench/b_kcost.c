@@ -71,8 +71,10 @@ int main(int argc, char **argv)
 	for (f = 0; f < FR_COUNT; f++)
 		flen[f] = build_frame((enum bench_frame)f, frames[f]);
 
-	/* producer (test runs) on CPU 0, drainer on CPU 1 when there is one */
+	/* producer (test runs) on CPU 0 at nice -20, drainer on CPU 1 when
+	 * there is one, at SCHED_FIFO 20 (it sleeps between drains) */
 	pin_cpu(0);
+	set_nice(-20);
 	if (drainer_start(&d, rings, 2, ncpu_online > 1 ? 1 : -1, 20)) {
 		fprintf(stderr, "b_kcost: cannot start drainer\n");
 		goto out;

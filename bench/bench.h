@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ring.h"
@@ -54,6 +56,12 @@ static inline int set_rt(int prio)
 	struct sched_param sp = { .sched_priority = prio };
 
 	return pthread_setschedparam(pthread_self(), prio ? SCHED_FIFO : SCHED_OTHER, &sp);
+}
+
+/* nice value of the calling thread (Linux: per thread); 0 or -errno */
+static inline int set_nice(int nice)
+{
+	return setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) ? -errno : 0;
 }
 
 static inline void unpin(void)

@@ -34,12 +34,14 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 	struct fb_counters *c;
 	struct fb_pkt *r;
 	__u32 zero = 0;
-	__u64 avail, over, wake;
+	__u64 avail, over, wake, seq;
 
 	c = bpf_map_lookup_elem(&fb_counters, &zero);
 	if (!c)
 		return;
-	c->seen++;
+	/* the number is taken before the reserve, so a program nested on
+	 * this CPU (a later tracepoint) cannot reuse it */
+	seq = ++c->seen;
 	r = bpf_ringbuf_reserve(&fb_ring, sizeof(*r), 0);
 	if (!r) {
 		/* not parsed: an overloaded consumer should not make the
@@ -50,7 +52,7 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 	r->type = FB_REC_PKT;
 	r->flags = dir_flag;
 	r->cpu = bpf_get_smp_processor_id();
-	r->seq = (__u32)c->seen;
+	r->seq = (__u32)seq;
 	r->ifindex = ifindex;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->wire_len = wire_len;

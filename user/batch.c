@@ -145,7 +145,11 @@ static bool last_by_count(const struct fb_batcher *b)
 	return b->o.max_batches && b->emitted + 1 >= b->o.max_batches;
 }
 
-static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r)
+/* Losses a record reveals. A record older than its CPU's last one (nested
+ * producers on one CPU) was counted lost in the gap before: it is taken back
+ * from this batch's losses when they hold it (they almost always do, the two
+ * records being nanoseconds apart), else only counted in totals. */
+static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r, struct fb_batch_stats *st)
 {
 	uint32_t c = r->cpu, d;
 	uint64_t gap, absorb;
@@ -155,6 +159,10 @@ static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r)
 	d = r->seq - b->last_seq[c];
 	if (d == 0 || d > 0x80000000u) {
 		b->tot.reordered++;
+		if (d && st->lost && b->acct_lost[c]) {
+			st->lost--;
+			b->acct_lost[c]--;
+		}
 		return 0;
 	}
 	b->last_seq[c] = r->seq;
@@ -252,7 +260,7 @@ int fb_batcher__add(struct fb_batcher *b, const struct fb_pkt *recs, uint32_t n)
 			if (win[j] == UINT64_MAX)
 				continue;
 			ob = &b->ob[win[j] & 1];
-			ob->st.lost += ledger(b, r);
+			ob->st.lost += ledger(b, r, &ob->st);
 			ob->st.packets++;
 			ob->st.bytes += r->wire_len;
 			ob->st.late += late[j];

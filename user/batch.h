@@ -62,7 +62,7 @@ struct fb_batcher_opts {
 
 struct fb_run_totals {
 	uint64_t batches, seen, packets, bytes, lost, parse_errors, late, overflow;
-	uint64_t reordered; /* records that arrived out of sequence (corrected) */
+	uint64_t reordered; /* records older than their CPU's previous one */
 };
 
 struct fb_batcher;

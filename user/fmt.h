@@ -17,7 +17,7 @@ const char *fb_fmt_bytes(uint64_t v, char *buf, size_t len);
 /* Writes s as a JSON string, quotes included. */
 void fb_json_str(FILE *f, const char *s);
 const char *fb_proto_name(uint8_t proto); /* "tcp", or NULL if unnamed */
-/* "SA.F" style summary of TCP flags into buf */
+/* TCP flags as letters in bit order, FSRPAUEC: SYN|ACK -> "SA" */
 const char *fb_fmt_tcp_flags(uint8_t flags, char *buf, size_t len);
 
 struct fb_ifnames; /* ifindex -> name, filled by the capture side */

@@ -1,5 +1,6 @@
 /* Terminal sink: per batch a summary line, then the top flows in aligned
  * columns with human units. Columns follow the -k key fields. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -43,7 +44,6 @@ static bool col_shown(const struct table *t, int c)
 	}
 }
 
-/* Address with its prefix length when the key spec shortened it. */
 static void addr_cell(const uint8_t a[16], char *buf, size_t len)
 {
 	fb_fmt_addr(a, buf, len);
@@ -111,7 +111,7 @@ static int table_write(void *s, const struct fb_batch_view *v)
 	int width[NCOL], c;
 
 	if (!rows)
-		return -1;
+		return -ENOMEM;
 	clock_str(t, st->start_ns, a, sizeof(a));
 	clock_str(t, st->end_ns, b, sizeof(b));
 	fprintf(t->f,
