@@ -155,7 +155,7 @@ static int run_once(struct config *c, const uint8_t *frame, uint32_t len, uint32
 		if (getenv("BENCH_DEBUG"))
 			fprintf(stderr, "%s cpu%d: wall %.3f s, kernel %.3f s (start +%.3f ms)\n", c->name, i,
 				(p[i].t_end - p[i].t_start) / 1e9, p[i].ns * repeat / 1e9,
-				(p[i].t_start - t0) / 1e6);
+				((double)p[i].t_start - (double)t0) / 1e6);
 	}
 	drainer_stop(&d);
 	pthread_barrier_destroy(&bar);

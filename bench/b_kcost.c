@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 	uint64_t ring_bytes = 64ull << 20;
 	struct bench *bs = NULL;
 	struct flowbatch *fs = NULL;
-	struct fb_ring *rings[2] = { NULL, NULL };
+	struct fb_ring *rings[BENCH_MAX_RINGS] = { NULL };
+	int nrings = 1, tmpl, rfd;
 	struct drainer d;
 	uint8_t frames[FR_COUNT][128];
 	uint32_t flen[FR_COUNT];
@@ -52,7 +53,11 @@ int main(int argc, char **argv)
 	bpf_map__set_max_entries(bs->maps.cpu_rings, (uint32_t)ncpus);
 	fs->rodata->watermark = ring_bytes / 4;
 	fs->rodata->kick_step = ring_bytes / 16;
-	bpf_map__set_max_entries(fs->maps.fb_ring, (uint32_t)ring_bytes);
+	/* flowbatch's default layout: one ring per CPU (the producer runs on
+	 * CPU 0, so only that ring fills) */
+	bpf_map__set_max_entries(fs->maps.fb_rings, (uint32_t)ncpus);
+	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tmpl", 0, 0, 4096, NULL);
+	bpf_map__set_inner_map_fd(fs->maps.fb_rings, tmpl);
 	bpf_program__set_autoload(fs->progs.fb_tc_out, false);
 	if (bench__load(bs) || flowbatch__load(fs)) {
 		fprintf(stderr, "b_kcost: cannot load BPF programs (root needed)\n");
@@ -63,8 +68,17 @@ int main(int argc, char **argv)
 	prog[R_FB_XDP] = bpf_program__fd(fs->progs.fb_xdp);
 	prog[R_FB_TC] = bpf_program__fd(fs->progs.fb_tc_in);
 	rings[0] = fb_ring__new(bpf_map__fd(bs->maps.ref_ring), ring_bytes);
-	rings[1] = fb_ring__new(bpf_map__fd(fs->maps.fb_ring), ring_bytes);
-	if (!rings[0] || !rings[1]) {
+	for (i = 0; i < ncpus && nrings < BENCH_MAX_RINGS; i++) {
+		uint32_t k = (uint32_t)i;
+
+		rfd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)ring_bytes, NULL);
+		if (rfd < 0 || bpf_map_update_elem(bpf_map__fd(fs->maps.fb_rings), &k, &rfd, BPF_ANY))
+			break;
+		rings[nrings++] = fb_ring__new(rfd, ring_bytes);
+		if (!rings[nrings - 1])
+			break;
+	}
+	if (!rings[0] || nrings != ncpus + 1 || !rings[nrings - 1]) {
 		fprintf(stderr, "b_kcost: cannot map rings: %s\n", strerror(errno));
 		goto out;
 	}
@@ -75,7 +89,7 @@ int main(int argc, char **argv)
 	 * there is one, at SCHED_FIFO 20 (it sleeps between drains) */
 	pin_cpu(0);
 	set_nice(-20);
-	if (drainer_start(&d, rings, 2, ncpu_online > 1 ? 1 : -1, 20)) {
+	if (drainer_start(&d, rings, nrings, ncpu_online > 1 ? 1 : -1, 20)) {
 		fprintf(stderr, "b_kcost: cannot start drainer\n");
 		goto out;
 	}
@@ -138,8 +152,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)(expect_ref + expect_fb - bs->bss->ref_lost - fc.lost));
 	rc = 0;
 out:
-	fb_ring__free(rings[0]);
-	fb_ring__free(rings[1]);
+	for (i = 0; i < nrings; i++)
+		fb_ring__free(rings[i]);
 	bench__destroy(bs);
 	flowbatch__destroy(fs);
 	return rc;

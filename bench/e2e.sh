@@ -103,6 +103,7 @@ $4 == "FAILED" { failed[$1, $2]++; next }
 		split($i, kv, "=")
 		if (kv[1] == "lost" || kv[1] == "dropped" || kv[1] == "pcap_dropped" || kv[1] == "overflow") add(row, fl, kv[1], kv[2])
 		if (kv[1] == "ledger") notexact[row, fl]++
+		if (kv[1] == "own") add(row, fl, "own", kv[2] / sent)
 	}
 }
 BEGIN { NA = -1e300 } # "no value"
@@ -120,11 +121,14 @@ END {
 			r = R[i]
 			m = med(r, fl, "machine"); rt = med(r, fl, "rate")
 			ex[r, fl] = (m != NA && base != NA) ? m - base : NA
+			mo = med(r, fl, "own"); bo = med("none", fl, "own")
+			exo[r, fl] = (mo != NA && bo != NA) ? mo - bo : NA
 			rx[r, fl] = (xr != NA && xr > 0 && rt != NA) ? rt / xr : NA
 			ls = med(r, fl, "lost"); if (ls == NA) ls = med(r, fl, "dropped"); if (ls == NA) ls = med(r, fl, "pcap_dropped")
-			printf "RESULT e2e flows=%d row=%s accounted=%s rate_pps=%s rate_vs_empty_xdp=%s tool_ns_per_pkt=%s machine_ns_per_pkt=%s extra_ns_per_pkt=%s wakeups_per_s=%s lost=%s runs=%d failed=%d\n",
+			printf "RESULT e2e flows=%d row=%s accounted=%s rate_pps=%s rate_vs_empty_xdp=%s tool_ns_per_pkt=%s machine_ns_per_pkt=%s extra_ns_per_pkt=%s own_ns_per_pkt=%s extra_own_ns_per_pkt=%s background_busy_pct=%s wakeups_per_s=%s lost=%s runs=%d failed=%d\n",
 				fl, r, fmt(med(r, fl, "acc"), "%.6f"), fmt(rt, "%.0f"), fmt(rx[r, fl], "%.3f"),
 				fmt(med(r, fl, "tool"), "%.1f"), fmt(m, "%.1f"), fmt(ex[r, fl], "%.1f"),
+				fmt(mo, "%.1f"), fmt(exo[r, fl], "%.1f"), fmt(med(r, fl, "bg"), "%d"),
 				fmt(med(r, fl, "wk"), "%.1f"), fmt(ls, "%d"), cnt[r SUBSEP fl SUBSEP "rate"], failed[r, fl]
 		}
 	}
@@ -165,22 +169,26 @@ END {
 	for (j = 1; j <= nf; j++) {
 		fl = F[j]
 		printf "**%s flows**\n\n", (fl >= 1000 ? (fl / 1000) "K" : fl)
-		print "| row | accounted / sent | sender rate (Mpps) | vs empty XDP | tool CPU ns/pkt | machine CPU ns/pkt | extra over nothing ns/pkt | tool wake-ups/s |"
-		print "|---|---:|---:|---:|---:|---:|---:|---:|"
+		print "| row | accounted / sent | sender rate (Mpps) | vs empty XDP | tool CPU ns/pkt | machine CPU ns/pkt | extra over nothing ns/pkt | extra, own processes ns/pkt | tool wake-ups/s |"
+		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (i = 1; i <= nr; i++) {
 			r = R[i]; rt = med(r, fl, "rate"); a = med(r, fl, "acc")
-			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", name[r],
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name[r],
 				a == NA ? "-" : sprintf("%.4f%%", 100 * a) (notexact[r, fl] ? " (ledger!)" : ""),
 				fmt(rt == NA ? NA : rt / 1e6, "%.3f"), fmt(rx[r, fl], "%.3f"),
 				r == "none" || r == "xdp_empty" ? "-" : fmt(med(r, fl, "tool"), "%.1f"),
 				fmt(med(r, fl, "machine"), "%.1f"), r == "none" ? "-" : fmt(ex[r, fl], "%.1f"),
+				r == "none" ? "-" : fmt(exo[r, fl], "%.1f"),
 				r == "none" || r == "xdp_empty" ? "-" : fmt(med(r, fl, "wk"), "%.1f")
+			for (k = 1; k <= cnt[r SUBSEP fl SUBSEP "bg"]; k++) allbg[++nbg] = val[r SUBSEP fl SUBSEP "bg", k]
 		}
 		print ""
 	}
 	printf "flowbatch idle (no traffic, 1 s batches): %s wake-ups/s (TC), %s (XDP).\n", idle_tc, idle_xdp
-	printf "Sender pinned to the first CPU, tools to the last; tool CPU = the tool processes (softflowd without nfcapd); machine CPU = busy time of all CPUs (/proc/stat) over the send plus 1.5 s; XDP rows in %s mode.%s\n\n",
-		xdpmode, split100k ? " 100K flows: two fbsend processes (two source addresses, 50K source ports each) sharing the sender CPU." : ""
+	for (k = 1; k <= nbg; k++) { cnt["bgall"]++; val["bgall", k] = allbg[k] }
+	printf "Sender pinned to the first CPU, tools to the last. Tool CPU: the tool processes (softflowd without nfcapd). Machine CPU: busy time of all CPUs (/proc/stat) over the send plus %s s; \"own processes\": the senders, the tool, nfcapd and ksoftirqd only (robust to other load on the machine). XDP rows in %s mode. flowbatch with --direction in and --max-flows at least the flow count. Background load before the runs: median %s%% busy%s.%s\n\n",
+		settle, xdpmode, fmt(median("bgall"), "%d"), (median("bgall") > 5 ? " (**noisy: absolute figures are unreliable**)" : ""),
+		split100k ? " 100K flows: two fbsend processes (two source addresses, 50K source ports each) sharing the sender CPU." : ""
 	print "Targets (flowbatch, default 1 s interval):\n"
 	print "| target | " (nf >= 1 ? F[1] " flows" : "") (nf >= 2 ? " | " F[2] " flows" : "") " |"
 	print "|---|" (nf >= 2 ? "---|---|" : "---|")
@@ -213,11 +221,11 @@ NFPORT=$((20000 + ID % 20000))
 TMP=$(mktemp -d /tmp/fbe2e.XXXXXX)
 PIDS=""           # every background process we started
 
-stop_pid() { # stop_pid PID [SIGNAL]: signal, wait (bounded), then force
+stop_pid() { # stop_pid PID [SIGNAL [SECONDS]]: signal, wait (bounded, default 5 s), then force
 	local p=$1 sig=${2:-TERM} i
 	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
 	kill -"$sig" "$p" 2>/dev/null
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $((${3:-5} * 20))); do
 		kill -0 "$p" 2>/dev/null || break
 		sleep 0.05
 	done
@@ -277,6 +285,11 @@ for _ in $(seq 1 50); do
 done
 
 # ---- measurement helpers -------------------------------------------------------
+unpid() { # forget PIDs started by a row
+	local p
+	for p in "$@"; do PIDS=$(echo " $PIDS " | sed "s/ $p / /; s/^ *//; s/ *$//"); done
+}
+
 machine_busy() { # busy jiffies of all CPUs: user nice system irq softirq (no idle, iowait, steal)
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
 }
@@ -349,26 +362,45 @@ if ip netns exec "$NSS" "$SEND" -i "$SIF" -n 0 --flows 100000 --sport 1 --src "$
 	SPLIT_100K=0
 fi
 
-send() { # send FLOWS N OUTFILE: runs the sender(s) in the foreground; writes "sent secs"
-	local flows=$1 n=$2 out=$3 base="ip netns exec $NSS $PIN_SEND $SEND -i $SIF --dst-mac $CMAC --dst $CIP --dport 9 -T $SEND_LIMIT"
-	local p1 p2
-	if [ "$flows" -le 65536 ] || [ "$SPLIT_100K" = 0 ]; then
-		$base --src "$SIP" --sport 1024 --flows "$flows" -n "$n" > "$out.1" 2>&1
-		: > "$out.2"
-	else
-		$base --src "$SIP" --sport 1024 --flows $((flows / 2)) -n $((n / 2)) > "$out.1" 2>&1 &
-		p1=$!
-		PIDS="$PIDS $p1"
-		$base --src "$SIP2" --sport 1024 --flows $((flows - flows / 2)) -n $((n - n / 2)) > "$out.2" 2>&1 &
-		p2=$!
-		PIDS="$PIDS $p2"
-		wait "$p1" "$p2"
-		PIDS=${PIDS% $p2}
-		PIDS=${PIDS% $p1}
-	fi
-	# sent packets summed, time the longest of the senders
-	cat "$out.1" "$out.2" | awk '/^sent/ { n += $2; if ($4 > s) s = $4 } END { printf "%d %.6f\n", n, s }' > "$out"
+send() { # send FLOWS N OUTFILE: the sender(s), in the foreground; writes "sent secs cpu_ns"
+	local flows=$1 n=$2 out=$3 p
+	local base="ip netns exec $NSS $PIN_SEND $SEND -i $SIF --dst-mac $CMAC --dst $CIP --dport 9 -T $SEND_LIMIT"
+	# a subshell of its own, so that `times` gives the senders' CPU time
+	# (their softirq work on the veth included: it runs in their context)
+	(
+		trap 'kill $(jobs -p) 2>/dev/null' TERM
+		if [ "$flows" -le 65536 ] || [ "$SPLIT_100K" = 0 ]; then
+			$base --src "$SIP" --sport 1024 --flows "$flows" -n "$n" > "$out.1" 2>&1 &
+			: > "$out.2"
+		else
+			$base --src "$SIP" --sport 1024 --flows $((flows / 2)) -n $((n / 2)) > "$out.1" 2>&1 &
+			$base --src "$SIP2" --sport 1024 --flows $((flows - flows / 2)) -n $((n - n / 2)) > "$out.2" 2>&1 &
+		fi
+		wait
+		times > "$out.times"
+	) &
+	p=$!
+	PIDS="$PIDS $p"
+	wait "$p"
+	unpid "$p"
+	# sent packets summed, time the longest of the senders, CPU of both
+	{ cat "$out.1" "$out.2"; tail -1 "$out.times" | sed 's/^/times /'; } | awk '
+		function sec(t,  m) { m = t; sub(/m.*/, "", m); sub(/^[0-9]*m/, "", t); sub(/s$/, "", t); return m * 60 + t }
+		/^sent/ { n += $2; if ($4 > s) s = $4 }
+		/^times/ { c = sec($2) + sec($3) }
+		END { printf "%d %.6f %.0f\n", n, s, c * 1e9 }' > "$out"
 }
+
+softirqd_ns() { # CPU time of the ksoftirqd threads (veth softirq work that left the sender)
+	local f x t=0
+	for f in $KSOFTIRQD; do
+		read -r x _ < "$f" 2>/dev/null && t=$((t + x))
+	done
+	echo "$t"
+}
+KSOFTIRQD=$(for c in /proc/[0-9]*/comm; do
+	case "$(cat "$c" 2>/dev/null)" in ksoftirqd/*) echo "${c%/comm}/schedstat" ;; esac
+done)
 
 # ---- the rows ------------------------------------------------------------------
 TOOL_PIDS=""      # processes whose CPU is the row's "tool CPU"
@@ -450,11 +482,6 @@ start_row() { # start_row ROW DIR FLOWS: attach / start; 0 when ready
 	return 0
 }
 
-unpid() { # forget PIDs started by a row
-	local p
-	for p in "$@"; do PIDS=$(echo " $PIDS " | sed "s/ $p / /; s/^ *//; s/ *$//"); done
-}
-
 stop_row() { # stop_row ROW DIR: detach / stop; writes "accounted [notes]" to DIR/acc
 	local row=$1 d=$2 p
 	case "$row" in
@@ -494,8 +521,9 @@ stop_row() { # stop_row ROW DIR: detach / stop; writes "accounted [notes]" to DI
 		;;
 	softflowd)
 		ip netns exec "$NSC" softflowctl -c "$d/sf.ctl" statistics > "$d/sf.stats" 2>&1
-		stop_pid "$TOOL_PIDS" TERM # expires and exports every flow on the way out
-		sleep 0.5
+		# expires and exports every flow on the way out: 100K flows take a while
+		stop_pid "$TOOL_PIDS" TERM 30
+		sleep 1
 		stop_pid "$EXTRA_PIDS" TERM # nfcapd closes its file
 		nfdump -R "$d/nf" -q -N -o 'fmt:%pkt' "proto udp and dst ip $CIP and dst port 9" 2> "$d/nfdump.err" |
 			awk '{ s += $1 } END { printf "%d", s }' > "$d/acc"
@@ -515,7 +543,7 @@ stop_row() { # stop_row ROW DIR: detach / stop; writes "accounted [notes]" to DI
 emit() { echo "$*" >> "$RAW"; log "$*"; }
 one_run() {
 	local row=$1 flows=$2 run=$3 d=$TMP/$row.$flows.$run
-	local bg b0 b1 c0 c1 v0 v1 sent secs acc notes hz
+	local bg b0 b1 c0 c1 e0 e1 k0 k1 v0 v1 sent secs scpu acc notes hz
 	mkdir -p "$d"
 	hz=$(getconf CLK_TCK)
 	if ! start_row "$row" "$d" "$flows"; then
@@ -526,6 +554,8 @@ one_run() {
 	fi
 	bg=$(wait_quiet)
 	c0=$(tool_cpu_ns $TOOL_PIDS)
+	e0=$(tool_cpu_ns $EXTRA_PIDS)
+	k0=$(softirqd_ns)
 	v0=0; v1=0
 	[ -n "$TOOL_PIDS" ] && v0=$(vcsw "$TOOL_PIDS")
 	b0=$(machine_busy)
@@ -534,11 +564,13 @@ one_run() {
 	sleep "$SETTLE"
 	b1=$(machine_busy)
 	c1=$(tool_cpu_ns $TOOL_PIDS)
+	e1=$(tool_cpu_ns $EXTRA_PIDS)
+	k1=$(softirqd_ns)
 	stop_row "$row" "$d"
-	read -r sent secs < "$d/send"
+	read -r sent secs scpu < "$d/send"
 	read -r acc notes < "$d/acc"
 	[ "${sent:-0}" -gt 0 ] || { log "$row: the sender sent nothing ($(cat "$d/send.1"))"; emit "$row $flows $run FAILED"; return; }
-	emit "$row $flows $run $sent $secs $acc $((c1 - c0)) $(( (b1 - b0) * 1000000000 / hz )) $((v1 - v0)) $bg ${notes:-}"
+	emit "$row $flows $run $sent $secs $acc $((c1 - c0)) $(( (b1 - b0) * 1000000000 / hz )) $((v1 - v0)) $bg own=$((scpu + c1 - c0 + e1 - e0 + k1 - k0)) ${notes:-}"
 }
 
 # ---- idle wake-ups -------------------------------------------------------------

@@ -313,6 +313,22 @@ bool fb_batcher__done(const struct fb_batcher *b)
 	return b->done;
 }
 
+uint64_t fb_batcher__horizon(const struct fb_batcher *b)
+{
+	return win_end(b, b->b + 1);
+}
+
+int fb_batcher__close_window(struct fb_batcher *b, uint64_t now_ns)
+{
+	if (b->done)
+		return 0;
+	if (last_by_count(b)) {
+		b->done = true;
+		return 0;
+	}
+	return advance(b, now_ns);
+}
+
 uint64_t fb_batcher__next_deadline(const struct fb_batcher *b)
 {
 	return win_end(b, b->b) + b->o.grace_ns;

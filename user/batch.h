@@ -88,6 +88,13 @@ enum fb_finish { FB_FINISH_PARTIAL, FB_FINISH_COUNT };
  * now. COUNT (-c): the last batch takes every remaining record and ends now. */
 int fb_batcher__finish(struct fb_batcher *b, uint64_t now_ns, enum fb_finish how);
 
+/* Records stamped before this time fit the open windows (b and b+1). */
+uint64_t fb_batcher__horizon(const struct fb_batcher *b);
+/* Emits window b now (or, when that completes -c, marks the run done).
+ * For a consumer that drained every ring up to the horizon and still has
+ * records past it: window b cannot receive anything more. */
+int fb_batcher__close_window(struct fb_batcher *b, uint64_t now_ns);
+
 /* The next time a tick has work: end of window b + grace. */
 uint64_t fb_batcher__next_deadline(const struct fb_batcher *b);
 void fb_batcher__totals(const struct fb_batcher *b, struct fb_run_totals *t);

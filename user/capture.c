@@ -37,9 +37,14 @@ struct iface {
 	const char *method;
 };
 
+#define FB_MAX_RINGS 1024
+
 struct fb_capture {
 	struct flowbatch *skel;
 	const struct fb_config *cfg;
+	int ring_fds[FB_MAX_RINGS]; /* per-CPU rings we created; -1 unused */
+	uint32_t nrings;
+	uint64_t ring_size;
 	struct iface ifs[FB_MAX_IFACES];
 	uint32_t ifindexes[FB_MAX_IFACES];
 	int n;
@@ -111,8 +116,9 @@ static bool want_out(const struct fb_config *cfg)
 struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size_t errlen)
 {
 	struct fb_capture *c;
-	uint64_t rs = cfg->ring_size;
-	int i, e;
+	uint64_t rs;
+	uint32_t k;
+	int i, e, tmpl = -1;
 
 	libbpf_set_print(libbpf_print);
 	c = calloc(1, sizeof(*c));
@@ -140,6 +146,17 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 	c->n = cfg->n_ifaces;
 	e = libbpf_num_possible_cpus();
 	c->ncpus = e > 0 ? (uint32_t)e : 1;
+	for (k = 0; k < FB_MAX_RINGS; k++)
+		c->ring_fds[k] = -1;
+	if (!cfg->shared_ring && c->ncpus > FB_MAX_RINGS) {
+		snprintf(err, errlen, "%u CPUs: use --ring shared (at most %d per-CPU rings)", c->ncpus,
+			 FB_MAX_RINGS);
+		free(c);
+		errno = EINVAL;
+		return NULL;
+	}
+	rs = fb_default_ring_size(cfg, c->ncpus);
+	c->ring_size = rs;
 
 	c->skel = flowbatch__open();
 	if (!c->skel) {
@@ -150,11 +167,27 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 	/* wake the consumer at a quarter full, then again every 1/16 */
 	c->skel->rodata->watermark = rs / 4;
 	c->skel->rodata->kick_step = rs / 16 > 4096 ? rs / 16 : 4096;
-	bpf_map__set_max_entries(c->skel->maps.fb_ring, (uint32_t)rs);
+	c->skel->rodata->percpu_rings = !cfg->shared_ring;
+	if (cfg->shared_ring) {
+		bpf_map__set_max_entries(c->skel->maps.fb_ring, (uint32_t)rs);
+		bpf_map__set_max_entries(c->skel->maps.fb_rings, 1);
+	} else {
+		/* the shared ring stays, unused, at its smallest size */
+		bpf_map__set_max_entries(c->skel->maps.fb_ring, (uint32_t)sysconf(_SC_PAGESIZE));
+		bpf_map__set_max_entries(c->skel->maps.fb_rings, c->ncpus);
+		/* the outer map needs an inner template at load; any ring will
+		 * do (the kernel does not compare sizes), so a one-page one */
+		tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_tmpl", 0, 0,
+				      (uint32_t)sysconf(_SC_PAGESIZE), NULL);
+		if (tmpl >= 0)
+			bpf_map__set_inner_map_fd(c->skel->maps.fb_rings, tmpl);
+	}
 	bpf_program__set_autoload(c->skel->progs.fb_xdp, cfg->hook == FB_HOOK_XDP);
 	bpf_program__set_autoload(c->skel->progs.fb_tc_in, cfg->hook == FB_HOOK_TC && want_in(cfg));
 	bpf_program__set_autoload(c->skel->progs.fb_tc_out, want_out(cfg));
 	e = flowbatch__load(c->skel);
+	if (tmpl >= 0)
+		close(tmpl);
 	if (e) {
 		e = -e;
 		if (e == EPERM || (e == EACCES && geteuid() != 0))
@@ -166,7 +199,32 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 				 strerror(e));
 		goto err_destroy;
 	}
+	if (!cfg->shared_ring) {
+		int outer = bpf_map__fd(c->skel->maps.fb_rings);
+
+		for (k = 0; k < c->ncpus; k++) {
+			int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)rs, NULL);
+
+			if (fd < 0 || bpf_map_update_elem(outer, &k, &fd, BPF_ANY)) {
+				e = errno;
+				if (fd >= 0)
+					close(fd);
+				snprintf(err, errlen, "cannot create %u ring buffers of %llu bytes: %s",
+					 c->ncpus, (unsigned long long)rs, strerror(e));
+				goto err_rings;
+			}
+			c->ring_fds[k] = fd;
+		}
+		c->nrings = c->ncpus;
+	} else {
+		c->ring_fds[0] = -1;
+		c->nrings = 1;
+	}
 	return c;
+err_rings:
+	for (k = 0; k < c->ncpus; k++)
+		if (c->ring_fds[k] >= 0)
+			close(c->ring_fds[k]);
 err_destroy:
 	flowbatch__destroy(c->skel);
 err_free:
@@ -382,16 +440,47 @@ void fb_capture__detach(struct fb_capture *c)
 
 void fb_capture__free(struct fb_capture *c)
 {
+	uint32_t k;
+
 	if (!c)
 		return;
 	fb_capture__detach(c);
 	flowbatch__destroy(c->skel);
+	for (k = 0; k < c->nrings; k++)
+		if (c->ring_fds[k] >= 0)
+			close(c->ring_fds[k]);
 	free(c);
 }
 
-int fb_capture__ring_fd(const struct fb_capture *c)
+uint32_t fb_capture__nrings(const struct fb_capture *c)
 {
-	return bpf_map__fd(c->skel->maps.fb_ring);
+	return c->nrings;
+}
+
+int fb_capture__ring_fd(const struct fb_capture *c, uint32_t i)
+{
+	if (c->cfg->shared_ring)
+		return bpf_map__fd(c->skel->maps.fb_ring);
+	return c->ring_fds[i];
+}
+
+uint64_t fb_capture__ring_size(const struct fb_capture *c)
+{
+	return c->ring_size;
+}
+
+uint64_t fb_default_ring_size(const struct fb_config *cfg, uint32_t ncpus)
+{
+	uint64_t rs = 8u << 20;
+
+	if (cfg->ring_size)
+		return cfg->ring_size;
+	if (cfg->shared_ring)
+		return 16u << 20;
+	/* 8 MiB per CPU, but at most ~256 MiB in all, and never under 1 MiB */
+	while (rs > (1u << 20) && rs * ncpus > (256u << 20))
+		rs >>= 1;
+	return rs;
 }
 
 uint32_t fb_capture__ncpus(const struct fb_capture *c)

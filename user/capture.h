@@ -21,7 +21,13 @@ int fb_capture__attach(struct fb_capture *c, char *err, size_t errlen);
 void fb_capture__detach(struct fb_capture *c);
 void fb_capture__free(struct fb_capture *c);
 
-int fb_capture__ring_fd(const struct fb_capture *c);
+/* Rings to drain: one per CPU, or one shared ring (--ring shared). */
+uint32_t fb_capture__nrings(const struct fb_capture *c);
+int fb_capture__ring_fd(const struct fb_capture *c, uint32_t i);
+uint64_t fb_capture__ring_size(const struct fb_capture *c);
+/* Bytes per ring: --ring-size, else 8 MiB per CPU (16 MiB shared), capped
+ * at ~256 MiB in all. */
+uint64_t fb_default_ring_size(const struct fb_config *cfg, uint32_t ncpus);
 uint32_t fb_capture__ncpus(const struct fb_capture *c);
 /* Per-CPU counters into percpu[ncpus]; sum may be NULL. */
 int fb_capture__counters(const struct fb_capture *c, struct fb_counters *percpu,

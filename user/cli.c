@@ -92,7 +92,7 @@ int fb_parse_size(const char *s, uint64_t *bytes)
 enum opt_id {
 	O_IFACE = 'i', O_INTERVAL = 't', O_KEYS = 'k', O_TOP = 'n', O_OUTPUT = 'o', O_COUNT = 'c',
 	O_DURATION = 'D', O_VERBOSE = 'v', O_HELP = 'h', O_VERSION = 'V',
-	O_HOOK = 256, O_DIRECTION, O_RING, O_MAXFLOWS, O_FORCE, O_TCMODE, O_XDPMODE, O_GRACE,
+	O_HOOK = 256, O_DIRECTION, O_RING, O_RINGMODE, O_MAXFLOWS, O_FORCE, O_TCMODE, O_XDPMODE, O_GRACE,
 };
 
 struct opt {
@@ -114,7 +114,8 @@ static const struct opt opts[] = {
 	{ "output", O_OUTPUT, 1, "table|jsonl", "output format (default: table on a terminal, else jsonl)" },
 	{ "count", O_COUNT, 1, "N", "stop after N batches" },
 	{ "duration", O_DURATION, 1, "DUR", "stop after DUR" },
-	{ "ring-size", O_RING, 1, "BYTES", "ring buffer size, power of two, 4k..1G (default 16M)" },
+	{ "ring-size", O_RING, 1, "BYTES", "size of each ring buffer, power of two, 4k..1G (default 8M per CPU, less on many CPUs)" },
+	{ "ring", O_RINGMODE, 1, "percpu|shared", "one ring per CPU (default) or one shared by all CPUs" },
 	{ "max-flows", O_MAXFLOWS, 1, "N", "distinct flows kept per batch; more go to an overflow row (default 65536)" },
 	{ "force", O_FORCE, 0, NULL, "replace another program's XDP attachment" },
 	{ "tc-attach", O_TCMODE, 1, "auto|tcx|clsact", "TC attach method (default auto: tcx links, else a clsact qdisc)" },
@@ -177,7 +178,7 @@ static void defaults(struct fb_config *c)
 	c->interval_ns = 1000000000ull;
 	c->grace_ns = 5000000ull;
 	snprintf(c->keys_str, sizeof(c->keys_str), "%s", FB_KEYS_DEFAULT);
-	c->ring_size = 16u << 20;
+	c->ring_size = 0;
 	c->max_flows = 65536;
 }
 
@@ -189,6 +190,7 @@ enum fb_cli_result fb_cli_parse(int argc, char **argv, struct fb_config *cfg, FI
 	static const char *const outs[] = { "table", "jsonl" };
 	static const char *const tcm[] = { "auto", "tcx", "clsact" };
 	static const char *const xdpm[] = { "auto", "native", "generic" };
+	static const char *const ringm[] = { "percpu", "shared" };
 	struct option lopts[NOPTS + 1];
 	char sopts[NOPTS * 2 + 2], lbl[32];
 	size_t i, n = 0;
@@ -303,6 +305,11 @@ enum fb_cli_result fb_cli_parse(int argc, char **argv, struct fb_config *cfg, FI
 				return FB_CLI_BAD;
 			}
 			cfg->ring_size = v;
+			break;
+		case O_RINGMODE:
+			if ((k = pick(a, ringm, 2)) < 0)
+				goto bad_choice;
+			cfg->shared_ring = k == 1;
 			break;
 		case O_MAXFLOWS:
 			if (fb_parse_uint(a, 1, MAX_FLOWS_LIMIT, &v)) {

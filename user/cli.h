@@ -31,7 +31,8 @@ struct fb_config {
 	enum fb_output output;
 	uint64_t count; /* 0 = unlimited */
 	uint64_t duration_ns; /* 0 = unlimited */
-	uint64_t ring_size;
+	uint64_t ring_size; /* bytes per ring; 0 = choose from the CPU count */
+	bool shared_ring; /* one ring for all CPUs instead of one per CPU */
 	uint32_t max_flows;
 	bool force;
 	enum fb_tc_mode tc_mode;

@@ -5,18 +5,18 @@
 #include <sys/epoll.h>
 #include "loop.h"
 
-#define MAX_HANDLERS 16
+#define MAX_EVENTS 64
 
 struct handler {
 	int fd;
 	fb_loop_fn fn;
 	void *ctx;
+	struct handler *next;
 };
 
 struct fb_loop {
 	int epfd;
-	int n;
-	struct handler h[MAX_HANDLERS];
+	struct handler *h; /* each registered fd; epoll holds pointers to them */
 };
 
 struct fb_loop *fb_loop__new(void)
@@ -35,8 +35,14 @@ struct fb_loop *fb_loop__new(void)
 
 void fb_loop__free(struct fb_loop *l)
 {
+	struct handler *h, *next;
+
 	if (!l)
 		return;
+	for (h = l->h; h; h = next) {
+		next = h->next;
+		free(h);
+	}
 	close(l->epfd);
 	free(l);
 }
@@ -44,24 +50,29 @@ void fb_loop__free(struct fb_loop *l)
 int fb_loop__add(struct fb_loop *l, int fd, uint32_t events, fb_loop_fn fn, void *ctx)
 {
 	struct epoll_event ev = { .events = events };
+	struct handler *h = malloc(sizeof(*h));
 
-	if (l->n == MAX_HANDLERS)
-		return -ENOSPC;
-	l->h[l->n] = (struct handler){ fd, fn, ctx };
-	ev.data.ptr = &l->h[l->n];
-	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev))
-		return -errno;
-	l->n++;
+	if (!h)
+		return -ENOMEM;
+	*h = (struct handler){ fd, fn, ctx, l->h };
+	ev.data.ptr = h;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int e = errno;
+
+		free(h);
+		return -e;
+	}
+	l->h = h;
 	return 0;
 }
 
 int fb_loop__run(struct fb_loop *l)
 {
-	struct epoll_event evs[MAX_HANDLERS];
+	struct epoll_event evs[MAX_EVENTS];
 	int i, n, r;
 
 	for (;;) {
-		n = epoll_wait(l->epfd, evs, MAX_HANDLERS, -1);
+		n = epoll_wait(l->epfd, evs, MAX_EVENTS, -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -2,6 +2,7 @@
  * the event loop (ring, batch timer, signals, deadline, link removal), then
  * tear down in reverse order and flush the last batch. */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ enum stop_reason { STOP_NONE, STOP_SIGNAL, STOP_DEADLINE, STOP_COUNT, STOP_IFACE
 struct app {
 	struct fb_config cfg;
 	struct fb_capture *cap;
-	struct fb_ring *ring;
+	struct fb_ring **rings; /* one per CPU, or one shared */
+	uint32_t nrings;
 	struct fb_batcher *batcher;
 	const struct fb_sink_ops *sink_ops;
 	void *sink;
@@ -76,14 +78,40 @@ static int ring_cb(void *ctx, const struct fb_pkt *recs, uint32_t n)
 	return fb_batcher__add(a->batcher, recs, n);
 }
 
+/* Drains every ring. Each ring is drained only up to the batcher's horizon
+ * (the end of the next open window); when a ring still holds records past
+ * it, every ring has given all it had below it, so the oldest window is
+ * complete and is closed before going on. Records thus land in their own
+ * batch whatever order the rings are read in, even after a stall. */
 static int drain(struct app *a)
 {
-	uint64_t t0 = mono_ns();
-	int64_t n = fb_ring__drain(a->ring, ring_cb, a, 0);
+	uint64_t t0 = mono_ns(), horizon;
+	int64_t n;
+	uint32_t i, round;
+	bool blocked, any;
+	int err = 0;
 
 	a->drains++;
+	for (round = 0; round < 1000000; round++) {
+		horizon = fb_batcher__done(a->batcher) ? UINT64_MAX : fb_batcher__horizon(a->batcher);
+		any = false;
+		for (i = 0; i < a->nrings; i++) {
+			n = fb_ring__drain_until(a->rings[i], ring_cb, a, 0, horizon, &blocked);
+			if (n < 0) {
+				err = (int)n;
+				goto out;
+			}
+			any |= blocked;
+		}
+		if (!any)
+			break;
+		err = fb_batcher__close_window(a->batcher, mono_ns());
+		if (err)
+			break;
+	}
+out:
 	fb_batcher__charge(a->batcher, mono_ns() - t0);
-	return n < 0 ? (int)n : 0;
+	return err;
 }
 
 static int stop_on(struct app *a, int err)
@@ -233,6 +261,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t mask;
 	int sfd = -1, tfd = -1, dfd = -1, nfd = -1, r, rc = 1;
+	uint32_t i;
 	uint64_t start;
 
 	switch (fb_cli_parse(argc, argv, &a.cfg, stdout, err, sizeof(err))) {
@@ -277,10 +306,18 @@ int main(int argc, char **argv)
 	}
 	a.percpu = calloc(fb_capture__ncpus(a.cap), sizeof(*a.percpu));
 	a.lost = calloc(fb_capture__ncpus(a.cap), sizeof(*a.lost));
-	a.ring = fb_ring__new(fb_capture__ring_fd(a.cap), a.cfg.ring_size);
-	if (!a.percpu || !a.lost || !a.ring) {
-		fb_err("cannot map the ring buffer: %s\n", strerror(errno));
+	a.nrings = fb_capture__nrings(a.cap);
+	a.rings = calloc(a.nrings, sizeof(*a.rings));
+	if (!a.percpu || !a.lost || !a.rings) {
+		fb_err("out of memory\n");
 		goto out;
+	}
+	for (i = 0; i < a.nrings; i++) {
+		a.rings[i] = fb_ring__new(fb_capture__ring_fd(a.cap, i), fb_capture__ring_size(a.cap));
+		if (!a.rings[i]) {
+			fb_err("cannot map the ring buffer: %s\n", strerror(errno));
+			goto out;
+		}
 	}
 
 	octx.key_fields = a.cfg.keys.fields;
@@ -335,7 +372,9 @@ int main(int argc, char **argv)
 		goto out_detach;
 	}
 	/* edge-triggered: the ring wakes us only when the kernel forces it */
-	r = fb_loop__add(loop, fb_ring__fd(a.ring), EPOLLIN | EPOLLET, on_ring, &a);
+	r = 0;
+	for (i = 0; i < a.nrings && !r; i++)
+		r = fb_loop__add(loop, fb_ring__fd(a.rings[i]), EPOLLIN | EPOLLET, on_ring, &a);
 	if (!r)
 		r = fb_loop__add(loop, tfd, EPOLLIN, on_tick, &a);
 	if (!r)
@@ -405,7 +444,9 @@ out:
 	if (nfd >= 0)
 		close(nfd);
 	fb_batcher__free(a.batcher);
-	fb_ring__free(a.ring);
+	for (i = 0; a.rings && i < a.nrings; i++)
+		fb_ring__free(a.rings[i]);
+	free(a.rings);
 	fb_capture__free(a.cap);
 	free(a.lost);
 	free(a.percpu);

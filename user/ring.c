@@ -74,11 +74,21 @@ uint64_t fb_ring__avail(const struct fb_ring *r)
 
 int64_t fb_ring__drain(struct fb_ring *r, fb_ring_fn fn, void *ctx, uint64_t max)
 {
+	bool blocked;
+
+	return fb_ring__drain_until(r, fn, ctx, max, UINT64_MAX, &blocked);
+}
+
+int64_t fb_ring__drain_until(struct fb_ring *r, fb_ring_fn fn, void *ctx, uint64_t max,
+			     uint64_t ts_limit, bool *blocked)
+{
 	unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_RELAXED);
 	unsigned long prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
 	int64_t total = 0;
 	uint32_t n = 0;
 	int err;
+
+	*blocked = false;
 
 	for (;;) {
 		if (cons == prod) /* caught up: look again once, records may have landed */
@@ -90,11 +100,18 @@ int64_t fb_ring__drain(struct fb_ring *r, fb_ring_fn fn, void *ctx, uint64_t max
 			if (!(len & BPF_RINGBUF_BUSY_BIT)) {
 				uint32_t sz = len & ~(uint32_t)(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT);
 
-				if (!(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct fb_pkt))
-					memcpy(&r->chunk[n++], hdr + 2, sizeof(struct fb_pkt));
-				cons += (BPF_RINGBUF_HDR_SZ + sz + 7) & ~7ul;
-				if (n < FB_RING_CHUNK)
-					continue;
+				const struct fb_pkt *p = (const struct fb_pkt *)(hdr + 2);
+				bool pkt = !(len & BPF_RINGBUF_DISCARD_BIT) && sz >= sizeof(struct fb_pkt);
+
+				if (pkt && p->ts_ns >= ts_limit) {
+					*blocked = true;
+				} else {
+					if (pkt)
+						memcpy(&r->chunk[n++], p, sizeof(struct fb_pkt));
+					cons += (BPF_RINGBUF_HDR_SZ + sz + 7) & ~7ul;
+					if (n < FB_RING_CHUNK)
+						continue;
+				}
 			}
 		}
 		/* chunk full, caught up, or the next record is still being written */
@@ -108,7 +125,7 @@ int64_t fb_ring__drain(struct fb_ring *r, fb_ring_fn fn, void *ctx, uint64_t max
 			return err;
 		if (cons == prod || (max && (uint64_t)total >= max))
 			prod = __atomic_load_n(r->producer_pos, __ATOMIC_ACQUIRE);
-		if (cons == prod || (max && (uint64_t)total >= max))
+		if (cons == prod || *blocked || (max && (uint64_t)total >= max))
 			return total;
 		{
 			const uint32_t *hdr = (const uint32_t *)(r->data + (cons & r->mask));

@@ -29,6 +29,11 @@ static const char *const prog_names[FBT_NPROGS] = {"fb_xdp", "fb_tc_in", "fb_tc_
 
 static struct flowbatch *skel;
 static struct ring_buffer *rb;
+static int ring_fds[1024]; /* per-CPU rings the harness created */
+static int n_ring_fds;
+/* Which ring layout the next fbt_open loads: flowbatch's default, one ring
+ * per CPU, or one shared ring (--ring shared). */
+bool fbt_shared_ring;
 static int pinned_cpu = -1;
 
 struct drain_ctx {
@@ -125,9 +130,19 @@ void fbt_open(size_t ring_bytes, uint64_t watermark, uint64_t kick_step)
 		}
 		cr_assert_fail("flowbatch__open: %s", strerror(err));
 	}
-	if (ring_bytes) {
+	skel->rodata->percpu_rings = !fbt_shared_ring;
+	if (!ring_bytes)
+		ring_bytes = 1u << 24;
+	if (fbt_shared_ring) {
 		err = bpf_map__set_max_entries(skel->maps.fb_ring, (uint32_t)ring_bytes);
 		cr_assert_eq(err, 0, "set ring size %zu: %s", ring_bytes, strerror(-err));
+	} else {
+		int tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tmpl", 0, 0, 4096, NULL);
+
+		cr_assert_geq(tmpl, 0, "ring template: %s", strerror(errno));
+		bpf_map__set_max_entries(skel->maps.fb_rings, (uint32_t)libbpf_num_possible_cpus());
+		bpf_map__set_inner_map_fd(skel->maps.fb_rings, tmpl);
+		ring_fds[n_ring_fds++] = tmpl;
 	}
 	if (watermark)
 		skel->rodata->watermark = watermark;
@@ -145,8 +160,24 @@ void fbt_open(size_t ring_bytes, uint64_t watermark, uint64_t kick_step)
 	}
 	cr_assert_eq(err, 0, "flowbatch__load: %s (verifier log above, if any)", strerror(-err));
 
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.fb_ring), on_rec, &drain, NULL);
-	cr_assert_not_null(rb, "ring_buffer__new: %s", strerror(errno));
+	if (fbt_shared_ring) {
+		rb = ring_buffer__new(bpf_map__fd(skel->maps.fb_ring), on_rec, &drain, NULL);
+		cr_assert_not_null(rb, "ring_buffer__new: %s", strerror(errno));
+		return;
+	}
+	/* like flowbatch: one ring per possible CPU in the outer map */
+	for (uint32_t k = 0; k < (uint32_t)libbpf_num_possible_cpus(); k++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fbt_ring", 0, 0, (uint32_t)ring_bytes, NULL);
+
+		cr_assert_geq(fd, 0, "ring of %zu bytes: %s", ring_bytes, strerror(errno));
+		ring_fds[n_ring_fds++] = fd;
+		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fb_rings), &k, &fd, BPF_ANY), 0);
+		if (!rb)
+			rb = ring_buffer__new(fd, on_rec, &drain, NULL);
+		else
+			cr_assert_eq(ring_buffer__add(rb, fd, on_rec, &drain), 0);
+		cr_assert_not_null(rb, "ring_buffer__new: %s", strerror(errno));
+	}
 }
 
 void fbt_init(void)
@@ -158,6 +189,9 @@ void fbt_fini(void)
 {
 	ring_buffer__free(rb);
 	rb = NULL;
+	while (n_ring_fds > 0)
+		close(ring_fds[--n_ring_fds]);
+	fbt_shared_ring = false;
 	flowbatch__destroy(skel);
 	skel = NULL;
 }

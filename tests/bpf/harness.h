@@ -7,11 +7,15 @@
 #ifndef FLOWBATCH_TESTS_BPF_HARNESS_H
 #define FLOWBATCH_TESTS_BPF_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <criterion/criterion.h>
 
 #include "flowbatch/record.h"
+
+/* Set before fbt_open to load the shared-ring layout (--ring shared). */
+extern bool fbt_shared_ring;
 
 /* Record layout in the ring: an 8-byte kernel header, then the record,
  * rounded up to 8 bytes (BPF_RINGBUF_HDR_SZ in linux/bpf.h). */

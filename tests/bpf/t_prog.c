@@ -228,3 +228,29 @@ Test(ring, no_wakeups_below_watermark)
 	cr_expect_eq(c.seen, 50);
 	cr_expect_eq(c.wakeups, 0, "wakeups: got %llu, want 0", (unsigned long long)c.wakeups);
 }
+
+/* --ring shared: the same record path through one ring for all CPUs,
+ * losses included. */
+Test(ring, shared_ring_records_and_losses)
+{
+	enum { N = 100 };
+	size_t page = fbt_page_size(), n;
+	struct fb_pkt *r = calloc(N, sizeof(*r));
+	struct frame f = {0};
+	struct fb_counters c;
+
+	cr_assert_not_null(r);
+	fbt_shared_ring = true;
+	fbt_open(page, 0, 0);
+	udp4_frame(&f, 0);
+	fbt_run_checked(FBT_XDP, f.b, f.len, N);
+	c = fbt_counters();
+	n = fbt_drain(r, N);
+	cr_assert_eq(c.seen, N);
+	cr_assert_gt(c.lost, 0);
+	cr_assert_eq(c.seen, n + c.lost);
+	cr_expect_eq(n, page / FBT_SLOT);
+	cr_expect_eq(r[0].seq, 1);
+	cr_expect_eq(r[0].proto, 17);
+	free(r);
+}

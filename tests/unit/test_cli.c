@@ -81,7 +81,8 @@ Test(cli, defaults_without_options)
 	cr_assert_eq(cfg.output, FB_OUT_AUTO);
 	cr_assert_eq(cfg.count, 0);
 	cr_assert_eq(cfg.duration_ns, 0);
-	cr_assert_eq(cfg.ring_size, 16u << 20);
+	cr_assert_eq(cfg.ring_size, 0); /* chosen at start from the CPU count */
+	cr_assert(!cfg.shared_ring);
 	cr_assert_eq(cfg.max_flows, 65536);
 	cr_assert_eq(cfg.force, false);
 	cr_assert_eq(cfg.tc_mode, FB_TC_AUTO);
@@ -680,4 +681,18 @@ Test(parse_value, uint_junk_rejected)
 		cr_assert_eq(fb_parse_uint(bad[i], 0, UINT64_MAX, &v), -1, "'%s' should be rejected",
 			     bad[i]);
 	cr_assert_eq(fb_parse_uint(NULL, 0, 1, &v), -1);
+}
+
+Test(cli, ring_mode)
+{
+	char *shared[] = { "flowbatch", "--ring", "shared", NULL };
+	char *percpu[] = { "flowbatch", "--ring", "percpu", NULL };
+	char *bad[] = { "flowbatch", "--ring", "many", NULL };
+
+	cr_assert_eq(fb_cli_parse(3, shared, &cfg, stdout, err, sizeof(err)), FB_CLI_RUN);
+	cr_assert(cfg.shared_ring);
+	cr_assert_eq(fb_cli_parse(3, percpu, &cfg, stdout, err, sizeof(err)), FB_CLI_RUN);
+	cr_assert(!cfg.shared_ring);
+	cr_assert_eq(fb_cli_parse(3, bad, &cfg, stdout, err, sizeof(err)), FB_CLI_BAD);
+	cr_assert(strstr(err, "'many'") && strstr(err, "--ring"), "message: %s", err);
 }
