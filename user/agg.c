@@ -6,17 +6,6 @@
 #include <sys/mman.h>
 #include "agg.h"
 
-struct fb_agg {
-	uint64_t *slots; /* 0 = empty, else (hash >> 32) << 32 | (row + 1) */
-	struct fb_flow *rows;
-	uint64_t mask; /* nslots - 1 */
-	uint32_t max_flows;
-	uint32_t count;
-	struct fb_flow overflow;
-	uint64_t keys_over;
-	size_t slots_bytes, rows_bytes;
-};
-
 /* ---- key spec -------------------------------------------------------- */
 
 static const struct {
@@ -103,7 +92,23 @@ int fb_keyspec_parse(const char *s, struct fb_keyspec *ks, char *err, size_t err
 		snprintf(err, errlen, "no keys in -k '%s'", s);
 		return -1;
 	}
+	fb_keyspec_prepare(ks);
 	return 0;
+}
+
+void fb_keyspec_prepare(struct fb_keyspec *ks)
+{
+	struct fb_key m;
+	uint32_t f = ks->fields;
+
+	memset(&m, 0, sizeof(m));
+	m.ifindex = f & FB_K_IFACE ? 0xffffffffu : 0;
+	m.sport = f & FB_K_SPORT ? 0xffff : 0;
+	m.dport = f & FB_K_DPORT ? 0xffff : 0;
+	m.ethertype = f & FB_K_ETYPE ? 0xffff : 0;
+	m.proto = f & FB_K_PROTO ? 0xff : 0;
+	m.dir = f & FB_K_DIR ? 0xff : 0;
+	memcpy(ks->wmask, &m.ifindex, sizeof(ks->wmask));
 }
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -125,46 +130,53 @@ static void mask_addr(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
 void fb_key_build(const struct fb_keyspec *ks, const struct fb_pkt *r, struct fb_key *k)
 {
 	uint32_t f = ks->fields;
+	uint64_t w[2];
 
-	memset(k, 0, sizeof(*k));
-	/* full prefixes (the default) keep the address as it is */
-	if ((f & FB_K_SRC) && ks->src4 >= 32 && ks->src6 >= 128)
+	/* the scalar fields are copied unconditionally, then the two words
+	 * they share are masked down to the fields in the spec */
+	k->ifindex = r->ifindex;
+	k->sport = r->sport;
+	k->dport = r->dport;
+	k->ethertype = r->ethertype;
+	k->proto = r->proto;
+	k->dir = (r->flags & FB_F_EGRESS) ? 1 : 0;
+	k->pad = 0;
+	memcpy(w, &k->ifindex, sizeof(w));
+	w[0] &= ks->wmask[0];
+	w[1] &= ks->wmask[1];
+	memcpy(&k->ifindex, w, sizeof(w));
+	if (!(f & FB_K_SRC))
+		memset(k->src, 0, 16);
+	else if (ks->src4 >= 32 && ks->src6 >= 128)
 		memcpy(k->src, r->src, 16);
-	else if (f & FB_K_SRC)
+	else
 		mask_addr(k->src, r->src, ks->src4, ks->src6);
-	if ((f & FB_K_DST) && ks->dst4 >= 32 && ks->dst6 >= 128)
+	if (!(f & FB_K_DST))
+		memset(k->dst, 0, 16);
+	else if (ks->dst4 >= 32 && ks->dst6 >= 128)
 		memcpy(k->dst, r->dst, 16);
-	else if (f & FB_K_DST)
+	else
 		mask_addr(k->dst, r->dst, ks->dst4, ks->dst6);
-	if (f & FB_K_IFACE)
-		k->ifindex = r->ifindex;
-	if (f & FB_K_SPORT)
-		k->sport = r->sport;
-	if (f & FB_K_DPORT)
-		k->dport = r->dport;
-	if (f & FB_K_ETYPE)
-		k->ethertype = r->ethertype;
-	if (f & FB_K_PROTO)
-		k->proto = r->proto;
-	if (f & FB_K_DIR)
-		k->dir = (r->flags & FB_F_EGRESS) ? 1 : 0;
 }
 
-static inline uint64_t mix(uint64_t h, uint64_t w)
+static inline uint64_t mum(uint64_t x, uint64_t y)
 {
-	__uint128_t m = (__uint128_t)(h ^ w) * 0x9E3779B97F4A7C15ull;
+	__uint128_t m = (__uint128_t)x * y;
+
 	return (uint64_t)m ^ (uint64_t)(m >> 64);
 }
 
+/* Three independent 64x64->128 multiplies over word pairs, then one more to
+ * mix them: short dependency chains, so hashing a chunk of keys overlaps. */
 uint64_t fb_key_hash(const struct fb_key *k)
 {
-	uint64_t w[6], h = 0x243F6A8885A308D3ull;
-	int i;
+	uint64_t w[6];
 
 	memcpy(w, k, sizeof(w));
-	for (i = 0; i < 6; i++)
-		h = mix(h, w[i]);
-	return mix(h, 0x13198A2E03707344ull);
+	return mum(mum(w[0] ^ 0x243F6A8885A308D3ull, w[1] ^ 0x13198A2E03707344ull) ^
+			   0xA4093822299F31D0ull,
+		   mum(w[2] ^ 0x082EFA98EC4E6C89ull, w[3] ^ 0x452821E638D01377ull) ^
+			   mum(w[4] ^ 0xBE5466CF34E90C6Cull, w[5] ^ 0xC0AC29B7C97C50DDull));
 }
 
 /* ---- table ------------------------------------------------------------ */
@@ -236,69 +248,24 @@ void fb_agg__reset(struct fb_agg *agg)
 	memset(&agg->overflow, 0, sizeof(agg->overflow));
 }
 
-void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash)
+/* A new key (or the table is full): the insert half of fb_agg__add. */
+int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
+			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
 {
-	__builtin_prefetch(&agg->slots[hash & agg->mask], 1);
-}
-
-void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash)
-{
-	uint64_t s = agg->slots[hash & agg->mask];
-
-	if (s && (s & 0xffffffff00000000ull) == (hash & 0xffffffff00000000ull)) {
-		const char *f = (const char *)&agg->rows[(uint32_t)s - 1];
-
-		/* a row is 88 bytes: it touches two or three cache lines */
-		__builtin_prefetch(f, 1);
-		__builtin_prefetch(f + 64, 1);
-		__builtin_prefetch(f + sizeof(struct fb_flow) - 1, 1);
-	}
-}
-
-static inline void flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
-{
-	if (!f->packets || ts_ns < f->first_ns)
-		f->first_ns = ts_ns;
-	if (ts_ns > f->last_ns)
-		f->last_ns = ts_ns;
-	f->packets++;
-	f->bytes += bytes;
-	f->tcp_flags |= tcp_flags;
-}
-
-int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint32_t bytes,
-		uint64_t ts_ns, uint8_t tcp_flags)
-{
-	uint64_t tag = hash & 0xffffffff00000000ull;
-	uint64_t i = hash & agg->mask;
 	struct fb_flow *f;
 
-	for (;;) {
-		uint64_t s = agg->slots[i];
-
-		if (!s)
-			break;
-		if ((s & 0xffffffff00000000ull) == tag) {
-			f = &agg->rows[(uint32_t)s - 1];
-			if (!memcmp(&f->key, k, sizeof(*k))) {
-				flow_update(f, bytes, ts_ns, tcp_flags);
-				return 0;
-			}
-		}
-		i = (i + 1) & agg->mask;
-	}
 	if (agg->count == agg->max_flows) {
 		agg->keys_over++;
-		flow_update(&agg->overflow, bytes, ts_ns, tcp_flags);
+		fb_flow_update(&agg->overflow, bytes, ts_ns, tcp_flags);
 		return 1;
 	}
 	f = &agg->rows[agg->count];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->slot = (uint32_t)i;
-	agg->slots[i] = tag | (agg->count + 1);
+	agg->slots[i] = (hash & 0xffffffff00000000ull) | (agg->count + 1);
 	agg->count++;
-	flow_update(f, bytes, ts_ns, tcp_flags);
+	fb_flow_update(f, bytes, ts_ns, tcp_flags);
 	return 0;
 }
 
@@ -438,7 +405,7 @@ void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src)
 			if (!v)
 				break;
 			if ((v & 0xffffffff00000000ull) == tag &&
-			    !memcmp(&dst->rows[(uint32_t)v - 1].key, &s->key, sizeof(s->key))) {
+			    fb_key_eq(&dst->rows[(uint32_t)v - 1].key, &s->key)) {
 				f = &dst->rows[(uint32_t)v - 1];
 				break;
 			}

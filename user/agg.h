@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "flowbatch/record.h"
 
 enum fb_key_field {
@@ -29,12 +30,16 @@ struct fb_keyspec {
 	uint32_t fields; /* enum fb_key_field */
 	uint8_t src4, src6; /* prefix lengths kept of source addresses */
 	uint8_t dst4, dst6;
+	uint64_t wmask[2]; /* key words 4 and 5 masked to the fields (prepare) */
 };
 
 #define FB_KEYS_DEFAULT "iface,dir,etype,proto,src,dst,sport,dport"
 
 /* Parses "src/24,dst,proto,...". Returns 0, or -1 with a message in err. */
 int fb_keyspec_parse(const char *s, struct fb_keyspec *ks, char *err, size_t errlen);
+/* Derives wmask from fields; parse calls it, so does anyone who fills a
+ * key spec by hand. */
+void fb_keyspec_prepare(struct fb_keyspec *ks);
 
 struct fb_key {
 	uint8_t src[16];
@@ -63,20 +68,93 @@ struct fb_flow {
 	uint8_t pad[3];
 };
 
-struct fb_agg;
+/* The table. Its fields are private to agg.c; they are in the header only
+ * so the per-packet functions below can inline into the record loop. */
+struct fb_agg {
+	uint64_t *slots; /* 0 = empty, else (hash >> 32) << 32 | (row + 1) */
+	struct fb_flow *rows;
+	uint64_t mask; /* nslots - 1 */
+	uint32_t max_flows;
+	uint32_t count;
+	struct fb_flow overflow;
+	uint64_t keys_over;
+	size_t slots_bytes, rows_bytes;
+};
 
 struct fb_agg *fb_agg__new(uint32_t max_flows);
 void fb_agg__free(struct fb_agg *agg);
 /* Empties the table for the next batch (cost ~ rows used, not capacity). */
 void fb_agg__reset(struct fb_agg *agg);
-/* Adds one packet. Returns 1 when it went to the overflow row, else 0. */
-int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint32_t bytes,
-		uint64_t ts_ns, uint8_t tcp_flags);
+
+static inline bool fb_key_eq(const struct fb_key *a, const struct fb_key *b)
+{
+	uint64_t x[6], y[6];
+
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+		 (x[5] ^ y[5]));
+}
+
 /* Hints the CPU to fetch the slot a hash will probe first. */
-void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash);
-/* Then, once that slot has arrived: hints the CPU to fetch the row it
- * points to, when its hash tag matches. */
-void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash);
+static inline void fb_agg__prefetch(const struct fb_agg *agg, uint64_t hash)
+{
+	__builtin_prefetch(&agg->slots[hash & agg->mask], 1);
+}
+
+/* Once the slot is in cache: fetch the row it points to, if the tag says
+ * it is likely this key's. Worth it only for tables beyond the caches. */
+static inline void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash)
+{
+	uint64_t s = agg->slots[hash & agg->mask];
+
+	if (s && (s & 0xffffffff00000000ull) == (hash & 0xffffffff00000000ull)) {
+		const char *f = (const char *)&agg->rows[(uint32_t)s - 1];
+
+		/* a row is 88 bytes: it touches two or three cache lines */
+		__builtin_prefetch(f, 1);
+		__builtin_prefetch(f + 64, 1);
+		__builtin_prefetch(f + sizeof(struct fb_flow) - 1, 1);
+	}
+}
+
+static inline void fb_flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+{
+	if (!f->packets || ts_ns < f->first_ns)
+		f->first_ns = ts_ns;
+	if (ts_ns > f->last_ns)
+		f->last_ns = ts_ns;
+	f->packets++;
+	f->bytes += bytes;
+	f->tcp_flags |= tcp_flags;
+}
+
+int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
+			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags);
+
+/* Adds one packet. Returns 1 when it went to the overflow row, else 0. */
+static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash,
+			      uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+{
+	uint64_t tag = hash & 0xffffffff00000000ull;
+	uint64_t i = hash & agg->mask;
+
+	for (;;) {
+		uint64_t s = agg->slots[i];
+
+		if (!s)
+			return fb_agg__insert_slow(agg, k, hash, i, bytes, ts_ns, tcp_flags);
+		if ((s & 0xffffffff00000000ull) == tag) {
+			struct fb_flow *f = &agg->rows[(uint32_t)s - 1];
+
+			if (fb_key_eq(&f->key, k)) {
+				fb_flow_update(f, bytes, ts_ns, tcp_flags);
+				return 0;
+			}
+		}
+		i = (i + 1) & agg->mask;
+	}
+}
 
 uint32_t fb_agg__count(const struct fb_agg *agg);
 const struct fb_flow *fb_agg__rows(const struct fb_agg *agg);
