@@ -127,36 +127,9 @@ static void mask_addr(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
 	memset(a + i, 0, 16 - i);
 }
 
-void fb_key_build(const struct fb_keyspec *ks, const struct fb_pkt *r, struct fb_key *k)
+void fb_key_addr_masked(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
 {
-	uint32_t f = ks->fields;
-	uint64_t w[2];
-
-	/* the scalar fields are copied unconditionally, then the two words
-	 * they share are masked down to the fields in the spec */
-	k->ifindex = r->ifindex;
-	k->sport = r->sport;
-	k->dport = r->dport;
-	k->ethertype = r->ethertype;
-	k->proto = r->proto;
-	k->dir = (r->flags & FB_F_EGRESS) ? 1 : 0;
-	k->pad = 0;
-	memcpy(w, &k->ifindex, sizeof(w));
-	w[0] &= ks->wmask[0];
-	w[1] &= ks->wmask[1];
-	memcpy(&k->ifindex, w, sizeof(w));
-	if (!(f & FB_K_SRC))
-		memset(k->src, 0, 16);
-	else if (ks->src4 >= 32 && ks->src6 >= 128)
-		memcpy(k->src, r->src, 16);
-	else
-		mask_addr(k->src, r->src, ks->src4, ks->src6);
-	if (!(f & FB_K_DST))
-		memset(k->dst, 0, 16);
-	else if (ks->dst4 >= 32 && ks->dst6 >= 128)
-		memcpy(k->dst, r->dst, 16);
-	else
-		mask_addr(k->dst, r->dst, ks->dst4, ks->dst6);
+	mask_addr(a, from, p4, p6);
 }
 
 static inline uint64_t mum(uint64_t x, uint64_t y)
