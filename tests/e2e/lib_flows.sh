@@ -142,6 +142,9 @@ exact_test() {
 	send -p tcp4 --src "$PEER_IP" --dst "$HOST_IP" --sport 2000 --dport 9 -n 300 --size 74
 	send -p icmp4 --src "$PEER_IP" --dst "$HOST_IP" -n 200 --size 99
 	send -p sctp4 --src "$PEER_IP" --dst "$HOST_IP" --sport 5000 --dport 9 -n 50 --size 82
+	# 802.1Q-tagged: TC sees the tag moved into skb metadata, XDP sees it in
+	# the frame; both must count the same 105 bytes
+	send -p udp4 --vlan 7 --src "$PEER_IP" --dst "$HOST_IP" --sport 6000 --dport 9 -n 60 --size 105
 	send -p udp6 --src "$PEER_IP6" --dst "$HOST_IP6" --sport 3000 --dport 9 --flows 2 -n 400 --size 121
 	send -p tcp6 --src "$PEER_IP6" --dst "$HOST_IP6" --sport 4000 --dport 9 -n 120 --size 87
 	send -p icmp6 --src "$PEER_IP6" --dst "$HOST_IP6" -n 150 --size 90
@@ -159,6 +162,7 @@ exact_test() {
 		--flow "$v4 proto=6 src_port=2000 dst_port=9 packets=300 bytes=22200 tcp_flags=2" \
 		--flow "$v4 proto=1 icmp_type=8 icmp_code=0 packets=200 bytes=19800" \
 		--flow "$v4 proto=132 src_port=5000 dst_port=9 packets=50 bytes=4100" \
+		--flow "$v4 proto=17 src_port=6000 dst_port=9 packets=60 bytes=6300" \
 		--flow "$v6 proto=17 src_port=3000 dst_port=9 packets=200 bytes=24200" \
 		--flow "$v6 proto=17 src_port=3001 dst_port=9 packets=200 bytes=24200" \
 		--flow "$v6 proto=6 src_port=4000 dst_port=9 packets=120 bytes=10440 tcp_flags=2" \
