@@ -77,6 +77,10 @@ $(OUT)/fbsend: bench/fbsend.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
 
+$(OUT)/tcxq: tests/e2e/tcxq.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -lbpf -o $@
+
 $(OUT)/xdp_pass.bpf.o: tests/e2e/xdp_pass.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -100,7 +104,7 @@ test-unit: $(UNIT_BIN)
 test-bpf: $(BPFT_BIN)
 	$(Q)tests/bpf/run.sh $(BPFT_BIN)
 
-test-e2e: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o
+test-e2e: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o $(OUT)/tcxq
 	$(Q)tests/e2e/run.sh $(OUT)/flowbatch
 
 # The whole suite: what README.md and .ci/run call. Installs what is missing.

@@ -30,6 +30,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 
 FB=${FB:-build/flowbatch}
+FB_ARGS=${FB_ARGS:-}   # extra flowbatch options, for experiments (e.g. FB_ARGS="-n 1")
 SEND=${FBSEND:-build/fbsend}
 XPASS=${XDP_PASS:-build/xdp_pass.bpf.o}
 
@@ -425,7 +426,7 @@ start_row() { # start_row ROW DIR FLOWS: attach / start; 0 when ready
 		# the rest to the overflow row)
 		while [ "$mf" -lt "$flows" ]; do mf=$((mf * 2)); done
 		$PIN_TOOL ip netns exec "$NSC" "$FB" -i "$CIF" --hook "$hook" --direction in --xdp-mode "$XDP_MODE" \
-			--max-flows "$mf" -o jsonl -D 600s > "$d/out" 2> "$d/err" &
+			--max-flows "$mf" -o jsonl -D 600s $FB_ARGS > "$d/out" 2> "$d/err" &
 		p=$!
 		PIDS="$PIDS $p" TOOL_PIDS=$p
 		wait_link "$p" "$ty" || return 1
@@ -478,8 +479,7 @@ start_row() { # start_row ROW DIR FLOWS: attach / start; 0 when ready
 			-t maxlife=1 -t expint=1 -p "$d/sf.pid" -c "$d/sf.ctl" > "$d/out" 2> "$d/err" &
 		p=$!
 		PIDS="$PIDS $p" TOOL_PIDS=$p
-		wait_for 100 "$d/out" "starting data collection" "$p" || wait_for 10 "$d/err" "starting data collection" "$p" ||
-			return 1
+		wait_for 100 "$d/err" "starting data collection" "$p" || return 1
 		sleep 0.3
 		;;
 	esac
@@ -525,8 +525,11 @@ stop_row() { # stop_row ROW DIR: detach / stop; writes "accounted [notes]" to DI
 		;;
 	softflowd)
 		ip netns exec "$NSC" softflowctl -c "$d/sf.ctl" statistics > "$d/sf.stats" 2>&1
-		# expires and exports every flow on the way out: 100K flows take a while
-		stop_pid "$TOOL_PIDS" TERM 30
+		# a graceful shutdown expires and exports every flow on the way out
+		# (here a SIGTERM just killed it: exit 143, nothing exported)
+		ip netns exec "$NSC" softflowctl -c "$d/sf.ctl" shutdown >> "$d/sf.stats" 2>&1
+		for _ in $(seq 1 300); do kill -0 "$TOOL_PIDS" 2>/dev/null || break; sleep 0.1; done
+		stop_pid "$TOOL_PIDS" TERM
 		sleep 0.5
 		stop_pid "$EXTRA_PIDS" TERM # nfcapd closes its file
 		nfdump -R "$d/nf" -q -N -o 'fmt:%pkt' "proto udp and dst ip $CIP and dst port 9" 2> "$d/nfdump.err" |

@@ -104,13 +104,10 @@ assert_detached() {
 	if ip link show dev "$1" 2>/dev/null | grep -q 'xdp'; then
 		fail "an XDP program is still attached to $1"
 	fi
-	# bpftool 7.1 prints tcx links as "type 11 prog N" without names: look
-	# the programs up. (Global: run.sh runs one test at a time.)
-	if command -v bpftool >/dev/null; then
-		for id in $(bpftool link show 2>/dev/null | sed -n 's/.*prog \([0-9]*\).*/\1/p'); do
-			bpftool prog show id "$id" 2>/dev/null | grep -qE 'name fb_(xdp|tc_in|tc_out)' &&
-				fail "a flowbatch BPF link (prog id $id) still exists"
-		done
+	# tcx attachments of this interface, by program name (build/tcxq)
+	if [ -x "${TCXQ:-build/tcxq}" ] && ip link show dev "$1" >/dev/null 2>&1; then
+		"${TCXQ:-build/tcxq}" "$1" | grep -qE ' fb_(tc_in|tc_out)$' &&
+			fail "a flowbatch tcx program is still attached to $1"
 	fi
 	tc filter show dev "$1" ingress 2>/dev/null | grep -q 'fb_tc' && fail "a flowbatch TC filter remains on $1 ingress"
 	tc filter show dev "$1" egress 2>/dev/null | grep -q 'fb_tc' && fail "a flowbatch TC filter remains on $1 egress"
