@@ -137,12 +137,9 @@ static int sync_lost(struct app *a)
 	return 0;
 }
 
-static int on_ring(void *ctx, int fd, uint32_t events)
+/* After a drain (and a tick): stop on an error or once -c is complete. */
+static int after_drain(struct app *a, int err)
 {
-	struct app *a = ctx;
-	int err = drain(a);
-
-	a->wakeups_seen++;
 	if (err)
 		return stop_on(a, err);
 	if (fb_batcher__done(a->batcher)) {
@@ -150,6 +147,14 @@ static int on_ring(void *ctx, int fd, uint32_t events)
 		return 1;
 	}
 	return 0;
+}
+
+static int on_ring(void *ctx, int fd, uint32_t events)
+{
+	struct app *a = ctx;
+
+	a->wakeups_seen++;
+	return after_drain(a, drain(a));
 }
 
 static int on_tick(void *ctx, int fd, uint32_t events)
@@ -165,13 +170,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 		err = sync_lost(a);
 	if (!err)
 		err = fb_batcher__tick(a->batcher, mono_ns());
-	if (err)
-		return stop_on(a, err);
-	if (fb_batcher__done(a->batcher)) {
-		a->why = STOP_COUNT;
-		return 1;
-	}
-	return 0;
+	return after_drain(a, err);
 }
 
 static int on_deadline(void *ctx, int fd, uint32_t events)
