@@ -141,4 +141,4 @@ $(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(CORE_OBJS) $(OUT)/user/ring.o 
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUT)/user/ring.o $(LDLIBS) -lpthread -o $@
 
-bench-tools: $(OUT)/flowbatch $(OUT)/fbsend $(addprefix $(OUT)/bench/,$(notdir $(basename $(wildcard bench/b_*.c))))
+bench-tools: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o $(addprefix $(OUT)/bench/,$(notdir $(basename $(wildcard bench/b_*.c))))

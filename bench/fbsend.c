@@ -33,7 +33,7 @@
 
 #define MAX_FRAME 9216
 #define MAX_BATCH 1024
-#define MAX_FLOWS 65536
+#define MAX_FLOWS (1u << 24)
 
 enum proto { P_UDP4, P_TCP4, P_ICMP4, P_SCTP4, P_UDP6, P_TCP6, P_ICMP6, P_ARP };
 
@@ -77,6 +77,9 @@ struct tmpl {
 	int var_off;         /* offset of the 16-bit field that varies per flow, -1: none */
 	int csum_off;        /* offset of the 16-bit Internet checksum, -1: none (SCTP: CRC) */
 	uint32_t csum_base;  /* unfolded sum with the varying field and checksum zeroed */
+	uint32_t per_port;   /* flows the source port alone can tell apart; past that
+			      * the destination port (right after it) counts up too */
+	uint16_t dport_base;
 	bool udp;            /* a computed 0 is sent as 0xffff */
 	bool sctp;
 	uint16_t var_base;   /* the varying field's value for flow 0 */
@@ -99,7 +102,8 @@ static void usage(FILE *f)
 		"      --dst ADDR          destination address (same ranges)\n"
 		"      --sport N           source port (default 1024)\n"
 		"      --dport N           destination port (default 9)\n"
-		"      --flows N           cycle the source port (ICMP: echo id) over N values (default 1)\n"
+		"      --flows N           cycle the source port (ICMP: echo id) over N values, then the\n"
+		"                          destination port too (default 1)\n"
 		"      --size BYTES        frame length without FCS (default 64)\n"
 		"      --tcp-flags FLAGS   letters S A F R P U (default S)\n"
 		"      --vlan ID           add an 802.1Q tag with VLAN ID\n"
@@ -283,7 +287,7 @@ static void parse_args(int argc, char **argv, struct cfg *c)
 			c->dport = (uint16_t)parse_u64(optarg, 0, 65535, "--dport");
 			break;
 		case O_FLOWS:
-			c->flows = (uint32_t)parse_u64(optarg, 1, MAX_FLOWS, "--flows (1 to 65536)");
+			c->flows = (uint32_t)parse_u64(optarg, 1, MAX_FLOWS, "--flows (1 to 16777216)");
 			break;
 		case O_SIZE:
 			c->size = (unsigned)parse_u64(optarg, 1, MAX_FRAME, "--size");
@@ -317,9 +321,13 @@ static void parse_args(int argc, char **argv, struct cfg *c)
 		   protos[c->proto].v6, c->src, "--src");
 	parse_addr(c->dst_s ? c->dst_s : protos[c->proto].v6 ? "2001:2::1" : "198.18.0.1",
 		   protos[c->proto].v6, c->dst, "--dst");
-	if (protos[c->proto].ipproto != 1 && protos[c->proto].ipproto != 58 &&
-	    (uint32_t)c->sport + c->flows - 1 > 65535)
-		die_usage("--sport + --flows goes past port 65535%s", "");
+	/* flows beyond the source ports left count the destination port up */
+	if (protos[c->proto].ipproto == 1 || protos[c->proto].ipproto == 58) {
+		if (c->flows > 65536)
+			die_usage("ICMP has 65536 echo identifiers: at most that many --flows%s", "");
+	} else if ((uint64_t)c->dport + (c->flows - 1) / (65536u - c->sport) > 65535) {
+		die_usage("--flows needs more ports than --sport/--dport leave%s", "");
+	}
 }
 
 /* ---- checksums ------------------------------------------------------- */
@@ -448,6 +456,7 @@ static void build(const struct cfg *c, struct tmpl *t)
 	for (off = protos[c->proto].l4len; off < l4len; off++)
 		l4[off] = (uint8_t)(0xa5 ^ off);
 
+	t->dport_base = c->dport;
 	switch (c->proto) {
 	case P_UDP4:
 	case P_UDP6:
@@ -457,6 +466,7 @@ static void build(const struct cfg *c, struct tmpl *t)
 		t->csum_off = (int)t->l4_off + 6;
 		t->udp = true;
 		t->var_base = c->sport;
+		t->per_port = 65536u - c->sport;
 		break;
 	case P_TCP4:
 	case P_TCP6:
@@ -468,6 +478,7 @@ static void build(const struct cfg *c, struct tmpl *t)
 		t->var_off = (int)t->l4_off;
 		t->csum_off = (int)t->l4_off + 16;
 		t->var_base = c->sport;
+		t->per_port = 65536u - c->sport;
 		break;
 	case P_SCTP4:
 		put16(l4 + 2, c->dport);
@@ -475,6 +486,7 @@ static void build(const struct cfg *c, struct tmpl *t)
 		t->var_off = (int)t->l4_off;
 		t->sctp = true;
 		t->var_base = c->sport;
+		t->per_port = 65536u - c->sport;
 		break;
 	case P_ICMP4:
 	case P_ICMP6:
@@ -507,16 +519,20 @@ static void build(const struct cfg *c, struct tmpl *t)
 	}
 }
 
-/* Writes flow i's varying field and checksum into frame f. */
+/* Writes flow i's varying field(s) and checksum into frame f. */
 static void set_flow(const struct tmpl *t, uint8_t *f, uint32_t i)
 {
-	uint16_t v = (uint16_t)(t->var_base + i), ck;
+	uint32_t d = t->per_port ? i / t->per_port : 0; /* destination port step */
+	uint16_t v = (uint16_t)(t->var_base + (t->per_port ? i % t->per_port : i)), ck;
 
 	if (t->var_off < 0)
 		return;
 	put16(f + t->var_off, v);
+	if (t->per_port)
+		put16(f + t->var_off + 2, (uint16_t)(t->dport_base + d));
 	if (t->csum_off >= 0) {
-		ck = (uint16_t)~fold(t->csum_base + v);
+		/* the template's sum holds dport_base: a step of d adds d */
+		ck = (uint16_t)~fold(t->csum_base + v + d);
 		if (!ck && t->udp)
 			ck = 0xffff;
 		put16(f + t->csum_off, ck);

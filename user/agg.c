@@ -164,6 +164,12 @@ static void *big_alloc(size_t bytes)
 		return NULL;
 	if (bytes >= (2u << 20))
 		madvise(p, bytes, MADV_HUGEPAGE);
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+	/* fault the pages in now, not while the first busy batch runs (a
+	 * kernel before 5.14 says EINVAL and pages fault in lazily) */
+	madvise(p, bytes, MADV_POPULATE_WRITE);
 	return p;
 }
 

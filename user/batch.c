@@ -110,7 +110,20 @@ static int emit_window(struct fb_batcher *b, struct open_batch *ob, uint64_t now
 	st->seen = st->packets + st->lost;
 	st->delay_ns = (int64_t)(now_ns - st->end_ns);
 	v.st = st;
-	v.ntop = fb_agg__top(ob->agg, b->o.top, b->topbuf, &rest, &v.rest_flows);
+	if (!b->o.top && !b->o.sort_all) {
+		const struct fb_flow *rows = fb_agg__rows(ob->agg);
+		uint32_t i;
+
+		v.ntop = fb_agg__count(ob->agg);
+		for (i = 0; i < v.ntop; i++)
+			b->topbuf[i] = &rows[i];
+		memset(&rest, 0, sizeof(rest));
+		v.rest_flows = 0;
+	} else {
+		v.ntop = fb_agg__top(ob->agg, b->o.top, b->topbuf, &rest, &v.rest_flows);
+	}
+	v.clock = b->o.clock;
+	v.clock_ctx = b->o.clock_ctx;
 	v.top = b->topbuf;
 	v.rest = &rest;
 	st->proc_ns += b->o.clock(b->o.clock_ctx) - t0;

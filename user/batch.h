@@ -39,6 +39,8 @@ struct fb_batch_view {
 	const struct fb_flow *rest; /* sum of rows beyond -n; packets == 0 if none */
 	uint32_t rest_flows;
 	const struct fb_flow *overflow; /* packets == 0 if nothing overflowed */
+	uint64_t (*clock)(void *ctx); /* the batcher's clock, for sinks to time */
+	void *clock_ctx;              /* their output into processing_ms */
 };
 
 /* Sinks' entry point; a negative return (-errno) stops the run. */
@@ -52,6 +54,7 @@ struct fb_batcher_opts {
 	uint32_t max_flows;
 	uint32_t ncpus;
 	uint32_t top; /* -n; 0 = all rows */
+	bool sort_all; /* with top 0: most bytes first (else first-seen order, cheaper) */
 	uint64_t max_batches; /* -c; 0 = no limit */
 	struct fb_keyspec keys;
 	fb_emit_fn emit;

@@ -56,7 +56,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (fb_log_level() < FB_LOG_DEBUG)
 		return 0;
-	fputs("flowbatch: libbpf: ", stderr);
+	/* libbpf's messages start with "libbpf: " already */
+	fputs("flowbatch: ", stderr);
 	return vfprintf(stderr, fmt, ap);
 }
 

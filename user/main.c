@@ -323,6 +323,8 @@ int main(int argc, char **argv)
 	octx.mono_to_epoch_ns = mono_to_epoch();
 	octx.ifname = fb_capture__ifname;
 	octx.ifname_ctx = a.cap;
+	/* rows are written in bursts at each batch; flushed after each */
+	setvbuf(stdout, NULL, _IOFBF, 1u << 20);
 	a.sink_ops = a.cfg.output == FB_OUT_TABLE ? &fb_sink_table : &fb_sink_jsonl;
 	a.sink = a.sink_ops->open(stdout, &octx);
 	if (!a.sink) {
@@ -342,6 +344,7 @@ int main(int argc, char **argv)
 	bo.max_flows = a.cfg.max_flows;
 	bo.ncpus = fb_capture__ncpus(a.cap);
 	bo.top = a.cfg.top;
+	bo.sort_all = a.cfg.output == FB_OUT_TABLE;
 	bo.max_batches = a.cfg.count;
 	bo.keys = a.cfg.keys;
 	bo.emit = emit_cb;
@@ -357,6 +360,9 @@ int main(int argc, char **argv)
 		fb_err("%s\n", err);
 		goto out;
 	}
+	fb_dbg("attached to %s%s (%s); %u ring(s) of %llu bytes\n", a.cfg.ifaces[0],
+	       a.cfg.n_ifaces > 1 ? " and more" : "", fb_capture__method(a.cap), a.nrings,
+	       (unsigned long long)fb_capture__ring_size(a.cap));
 	if (isatty(STDERR_FILENO) && a.cfg.output == FB_OUT_TABLE)
 		fprintf(stderr, "flowbatch: capturing on %s%s (%s), %.3gs batches; Ctrl-C to stop\n",
 			a.cfg.ifaces[0], a.cfg.n_ifaces > 1 ? " and more" : "", fb_capture__method(a.cap),
