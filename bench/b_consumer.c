@@ -184,7 +184,6 @@ int main(int argc, char **argv)
 	if (!c.skel)
 		goto out;
 	bpf_map__set_max_entries(c.skel->maps.fill_ring, (uint32_t)ring_bytes);
-	bpf_map__set_max_entries(c.skel->maps.cpu_rings, (uint32_t)libbpf_num_possible_cpus());
 	if (bench__load(c.skel)) {
 		fprintf(stderr, "b_consumer: cannot load BPF programs (root needed)\n");
 		goto out;

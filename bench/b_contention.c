@@ -1,8 +1,8 @@
 /* Producer contention: two threads pinned to CPU 0 and CPU 1 each run
  * BPF_PROG_TEST_RUN (the 64-byte UDP/IPv4 frame, `repeat` times) at once of
- *   shared  flowbatch's record path into ONE ring shared by both CPUs
- *   percpu  the same record path into one ring per CPU (ARRAY_OF_MAPS of
- *           RINGBUF indexed by bpf_get_smp_processor_id)
+ *   shared  flowbatch's own fb_xdp with --ring shared: ONE ring for both CPUs
+ *   percpu  flowbatch's default: one ring per CPU (ARRAY_OF_MAPS of RINGBUF
+ *           indexed by bpf_get_smp_processor_id)
  * with the same total ring memory, all drained by one consumer thread in
  * batches (edge-triggered epoll on every ring, woken by the programs' forced
  * wake-ups, plus a 10 ms timeout). The machine may have only 2 CPUs: the
@@ -16,7 +16,7 @@
  * alternated.
  * Usage: b_contention [--quick] [--repeat N] [--ring-mb N] */
 #include "bench.h"
-#include "bench.skel.h"
+#include "flowbatch.skel.h"
 
 #define REPS 3
 #define NPROD 2
@@ -49,7 +49,7 @@ static void *producer_main(void *arg)
 
 struct config {
 	const char *name;
-	struct bench *skel;
+	struct flowbatch *skel;
 	int prog_fd, counters_fd;
 	struct fb_ring *rings[BENCH_MAX_RINGS];
 	int ring_fds[BENCH_MAX_RINGS];
@@ -66,7 +66,7 @@ struct sample {
 
 static int setup(struct config *c, bool percpu, uint64_t total_bytes, int ncpus)
 {
-	int i;
+	int i, tmpl, err;
 
 	for (i = 0; i < BENCH_MAX_RINGS; i++)
 		c->ring_fds[i] = -1;
@@ -80,17 +80,25 @@ static int setup(struct config *c, bool percpu, uint64_t total_bytes, int ncpus)
 			p *= 2;
 		c->ring_bytes = p;
 	}
-	c->skel = bench__open();
+	c->skel = flowbatch__open();
 	if (!c->skel)
 		return -1;
 	c->skel->rodata->watermark = c->ring_bytes / 4;
 	c->skel->rodata->kick_step = c->ring_bytes / 16;
-	bpf_map__set_max_entries(c->skel->maps.shared_ring, percpu ? 4096 : (uint32_t)c->ring_bytes);
-	bpf_map__set_max_entries(c->skel->maps.cpu_rings, (uint32_t)ncpus);
-	if (bench__load(c->skel))
+	c->skel->rodata->percpu_rings = percpu;
+	bpf_map__set_max_entries(c->skel->maps.fb_ring, percpu ? 4096 : (uint32_t)c->ring_bytes);
+	bpf_map__set_max_entries(c->skel->maps.fb_rings, percpu ? (uint32_t)ncpus : 1);
+	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tmpl", 0, 0, 4096, NULL);
+	if (tmpl < 0 || bpf_map__set_inner_map_fd(c->skel->maps.fb_rings, tmpl))
 		return -1;
-	c->prog_fd = bpf_program__fd(percpu ? c->skel->progs.bench_percpu : c->skel->progs.bench_shared);
-	c->counters_fd = bpf_map__fd(c->skel->maps.bench_counters);
+	bpf_program__set_autoload(c->skel->progs.fb_tc_in, false);
+	bpf_program__set_autoload(c->skel->progs.fb_tc_out, false);
+	err = flowbatch__load(c->skel);
+	close(tmpl);
+	if (err)
+		return -1;
+	c->prog_fd = bpf_program__fd(c->skel->progs.fb_xdp);
+	c->counters_fd = bpf_map__fd(c->skel->maps.fb_counters);
 	for (i = 0; i < c->nrings; i++) {
 		if (percpu) {
 			uint32_t key = (uint32_t)i;
@@ -98,11 +106,11 @@ static int setup(struct config *c, bool percpu, uint64_t total_bytes, int ncpus)
 			c->ring_fds[i] = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "cpu_ring", 0, 0,
 							(uint32_t)c->ring_bytes, NULL);
 			if (c->ring_fds[i] < 0 ||
-			    bpf_map_update_elem(bpf_map__fd(c->skel->maps.cpu_rings), &key, &c->ring_fds[i],
+			    bpf_map_update_elem(bpf_map__fd(c->skel->maps.fb_rings), &key, &c->ring_fds[i],
 						BPF_ANY))
 				return -1;
 		} else {
-			c->ring_fds[i] = bpf_map__fd(c->skel->maps.shared_ring);
+			c->ring_fds[i] = bpf_map__fd(c->skel->maps.fb_ring);
 		}
 		c->rings[i] = fb_ring__new(c->ring_fds[i], c->ring_bytes);
 		if (!c->rings[i])
@@ -120,7 +128,7 @@ static void teardown(struct config *c, bool percpu)
 		if (percpu && c->ring_fds[i] >= 0)
 			close(c->ring_fds[i]);
 	}
-	bench__destroy(c->skel);
+	flowbatch__destroy(c->skel);
 }
 
 static int run_once(struct config *c, const uint8_t *frame, uint32_t len, uint32_t repeat,

@@ -50,7 +50,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	bpf_map__set_max_entries(bs->maps.ref_ring, (uint32_t)ring_bytes);
-	bpf_map__set_max_entries(bs->maps.cpu_rings, (uint32_t)ncpus);
 	fs->rodata->watermark = ring_bytes / 4;
 	fs->rodata->kick_step = ring_bytes / 16;
 	/* flowbatch's default layout: one ring per CPU (the producer runs on

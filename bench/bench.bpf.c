@@ -4,11 +4,7 @@
  *  bench_ref       minimal reference: Ethernet/IPv4/UDP by direct packet
  *                  access, bpf_ktime_get_ns, one 64-byte record reserved and
  *                  submitted into ref_ring with BPF_RB_NO_WAKEUP.
- *  bench_shared    flowbatch's record path (same parser, per-CPU counters,
- *                  ledger fields, NO_WAKEUP + watermark wake-ups) into ONE
- *                  ring shared by all CPUs (shared_ring).
- *  bench_percpu    the same into one ring per CPU: cpu_rings, an
- *                  ARRAY_OF_MAPS of RINGBUF indexed by bpf_get_smp_processor_id.
+ * (The contention bench runs flowbatch's own fb_xdp in its two ring layouts.)
  *  bench_fill      BPF_PROG_TYPE_SYSCALL: bpf_loop writes fill_n records of
  *                  random flows (out of fill_flows) into fill_ring, so the
  *                  consumer benchmark can drain a full ring alone.
@@ -86,111 +82,6 @@ int bench_ref(struct xdp_md *ctx)
 	*(__u32 *)&r->dst[8] = 0xffff0000;
 	*(__u32 *)&r->dst[12] = daddr;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
-	return XDP_PASS;
-}
-
-/* ---- contention: one shared ring vs one ring per CPU ------------------ */
-
-/* like flowbatch's: set before load to a quarter and a sixteenth of a ring */
-const volatile __u64 watermark = 1 << 20;
-const volatile __u64 kick_step = 1 << 18;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 12);
-} shared_ring SEC(".maps");
-
-struct ring_inner {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 12);
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1); /* set to the number of CPUs; filled by user space */
-	__type(key, __u32);
-	__array(values, struct ring_inner);
-} cpu_rings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fb_counters);
-} bench_counters SEC(".maps");
-
-#define FB_SLOT (sizeof(struct fb_pkt) + 8)
-
-/* flowbatch's fb_record (bpf/flowbatch.bpf.c), with the ring as a parameter */
-static __always_inline void bench_record(void *ring, struct fb_counters *c, const void *data,
-					 const void *end, __u32 wire_len, __u32 ifindex)
-{
-	struct fb_pkt *r;
-	__u64 avail, over, wake;
-
-	c->seen++;
-	r = bpf_ringbuf_reserve(ring, sizeof(*r), 0);
-	if (!r) {
-		c->lost++;
-		return;
-	}
-	r->type = FB_REC_PKT;
-	r->flags = 0;
-	r->cpu = bpf_get_smp_processor_id();
-	r->seq = (__u32)c->seen;
-	r->ifindex = ifindex;
-	r->ts_ns = bpf_ktime_get_ns();
-	r->wire_len = wire_len;
-	if (fb_parse(data, end, r)) {
-		r->flags |= FB_F_PARSE_ERR;
-		c->parse_err++;
-	}
-	wake = BPF_RB_NO_WAKEUP;
-	avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
-	if (avail >= watermark) {
-		over = avail - watermark;
-		if (over % kick_step < FB_SLOT) {
-			wake = BPF_RB_FORCE_WAKEUP;
-			c->wakeups++;
-		}
-	}
-	bpf_ringbuf_submit(r, wake);
-}
-
-SEC("xdp")
-int bench_shared(struct xdp_md *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct fb_counters *c;
-	__u32 zero = 0;
-
-	c = bpf_map_lookup_elem(&bench_counters, &zero);
-	if (!c)
-		return XDP_PASS;
-	bench_record(&shared_ring, c, data, end, (__u32)(end - data), ctx->ingress_ifindex);
-	return XDP_PASS;
-}
-
-SEC("xdp")
-int bench_percpu(struct xdp_md *ctx)
-{
-	void *data = (void *)(long)ctx->data;
-	void *end = (void *)(long)ctx->data_end;
-	struct fb_counters *c;
-	__u32 zero = 0, cpu = bpf_get_smp_processor_id();
-	void *ring;
-
-	c = bpf_map_lookup_elem(&bench_counters, &zero);
-	if (!c)
-		return XDP_PASS;
-	ring = bpf_map_lookup_elem(&cpu_rings, &cpu);
-	if (!ring) { /* no ring for this CPU: count it as lost */
-		c->seen++;
-		c->lost++;
-		return XDP_PASS;
-	}
-	bench_record(ring, c, data, end, (__u32)(end - data), ctx->ingress_ifindex);
 	return XDP_PASS;
 }
 
