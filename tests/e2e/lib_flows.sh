@@ -107,18 +107,6 @@ check() {
 	}
 }
 
-# lib.sh builds $HOST_IP6/$PEER_IP6 as 2001:2:0:<decimal>:1, which is not an
-# IPv6 address (five groups, no "::", often more than four digits): `ip -6
-# addr add` rejects it and the link has no global IPv6 address. Until that is
-# fixed there, use a valid address in the same /48.
-case $HOST_IP6 in
-*::*) ;;
-*)
-	HOST_IP6=2001:2:0:$(printf %x $((ID % 65535)))::1
-	PEER_IP6=2001:2:0:$(printf %x $((ID % 65535)))::2
-	;;
-esac
-
 # the form flowbatch prints (RFC 5952), e.g. 2001:2:0:0::1 -> 2001:2::1
 canon6() {
 	"$PY" -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1"
