@@ -113,7 +113,7 @@ void fb_keyspec_prepare(struct fb_keyspec *ks)
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
-static void mask_addr(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
+void fb_key_addr_masked(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
 {
 	unsigned bits, i;
 
@@ -125,11 +125,6 @@ static void mask_addr(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
 	if (bits % 8)
 		a[i++] &= (uint8_t)(0xff00 >> (bits % 8));
 	memset(a + i, 0, 16 - i);
-}
-
-void fb_key_addr_masked(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6)
-{
-	mask_addr(a, from, p4, p6);
 }
 
 static inline uint64_t mum(uint64_t x, uint64_t y)
@@ -227,25 +222,34 @@ void fb_agg__reset(struct fb_agg *agg)
 	memset(&agg->overflow, 0, sizeof(agg->overflow));
 }
 
-/* A new key (or the table is full): the insert half of fb_agg__add. */
-int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
-			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+/* A row for a new key at empty slot i, or NULL when the table is full. */
+static struct fb_flow *new_row(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i)
 {
 	struct fb_flow *f;
 
-	if (agg->count == agg->max_flows) {
-		agg->keys_over++;
-		fb_flow_update(&agg->overflow, bytes, ts_ns, tcp_flags);
-		return 1;
-	}
+	if (agg->count == agg->max_flows)
+		return NULL;
 	f = &agg->rows[agg->count];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;
 	f->slot = (uint32_t)i;
 	agg->slots[i] = (hash & 0xffffffff00000000ull) | (agg->count + 1);
 	agg->count++;
+	return f;
+}
+
+/* A new key (or the table is full): the insert half of fb_agg__add. */
+int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
+			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+{
+	struct fb_flow *f = new_row(agg, k, hash, i);
+
+	if (!f) {
+		agg->keys_over++;
+		f = &agg->overflow;
+	}
 	fb_flow_update(f, bytes, ts_ns, tcp_flags);
-	return 0;
+	return f == &agg->overflow;
 }
 
 uint32_t fb_agg__count(const struct fb_agg *agg)
@@ -304,15 +308,18 @@ static void heap_down(const struct fb_flow **h, uint32_t n, uint32_t i)
 	}
 }
 
-static void add_to_rest(struct fb_flow *rest, const struct fb_flow *f)
+/* Adds row s into d (rest rows, merges, the overflow row). */
+static void flow_add(struct fb_flow *d, const struct fb_flow *s)
 {
-	if (!rest->packets || f->first_ns < rest->first_ns)
-		rest->first_ns = f->first_ns;
-	if (f->last_ns > rest->last_ns)
-		rest->last_ns = f->last_ns;
-	rest->packets += f->packets;
-	rest->bytes += f->bytes;
-	rest->tcp_flags |= f->tcp_flags;
+	if (!s->packets)
+		return;
+	if (!d->packets || s->first_ns < d->first_ns)
+		d->first_ns = s->first_ns;
+	if (s->last_ns > d->last_ns)
+		d->last_ns = s->last_ns;
+	d->packets += s->packets;
+	d->bytes += s->bytes;
+	d->tcp_flags |= s->tcp_flags;
 }
 
 uint32_t fb_agg__top(const struct fb_agg *agg, uint32_t n, const struct fb_flow **out,
@@ -343,29 +350,16 @@ uint32_t fb_agg__top(const struct fb_agg *agg, uint32_t n, const struct fb_flow 
 			continue;
 		}
 		if (flow_before(f, out[0])) {
-			add_to_rest(rest, out[0]);
+			flow_add(rest, out[0]);
 			out[0] = f;
 			heap_down(out, n, 0);
 		} else {
-			add_to_rest(rest, f);
+			flow_add(rest, f);
 		}
 		(*rest_flows)++;
 	}
 	qsort(out, n, sizeof(*out), cmp_desc);
 	return n;
-}
-
-static void flow_add(struct fb_flow *d, const struct fb_flow *s)
-{
-	if (!s->packets)
-		return;
-	if (!d->packets || s->first_ns < d->first_ns)
-		d->first_ns = s->first_ns;
-	if (s->last_ns > d->last_ns)
-		d->last_ns = s->last_ns;
-	d->packets += s->packets;
-	d->bytes += s->bytes;
-	d->tcp_flags |= s->tcp_flags;
 }
 
 void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src)
@@ -374,34 +368,14 @@ void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src)
 
 	for (i = 0; i < src->count; i++) {
 		const struct fb_flow *s = &src->rows[i];
-		uint64_t h = fb_key_hash(&s->key);
-		uint64_t tag = h & 0xffffffff00000000ull, j = h & dst->mask;
-		struct fb_flow *f = NULL;
+		uint64_t h = fb_key_hash(&s->key), j = 0;
+		struct fb_flow *f = fb_agg__find(dst, &s->key, h, &j);
 
-		for (;;) {
-			uint64_t v = dst->slots[j];
-
-			if (!v)
-				break;
-			if ((v & 0xffffffff00000000ull) == tag &&
-			    fb_key_eq(&dst->rows[(uint32_t)v - 1].key, &s->key)) {
-				f = &dst->rows[(uint32_t)v - 1];
-				break;
-			}
-			j = (j + 1) & dst->mask;
-		}
-		if (!f && dst->count == dst->max_flows) {
-			dst->keys_over++;
-			flow_add(&dst->overflow, s);
-			continue;
-		}
+		if (!f)
+			f = new_row(dst, &s->key, h, j);
 		if (!f) {
-			f = &dst->rows[dst->count];
-			memset(f, 0, sizeof(*f));
-			f->key = s->key;
-			f->slot = (uint32_t)j;
-			dst->slots[j] = tag | (dst->count + 1);
-			dst->count++;
+			dst->keys_over++;
+			f = &dst->overflow;
 		}
 		flow_add(f, s);
 	}

@@ -54,6 +54,8 @@ struct fb_key {
 };
 _Static_assert(sizeof(struct fb_key) == 48, "fb_key has no holes");
 
+/* Copies a 16-byte address keeping a prefix: p4 bits of a v4-mapped one,
+ * p6 bits of an IPv6 one. */
 void fb_key_addr_masked(uint8_t *a, const uint8_t *from, unsigned p4, unsigned p6);
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "fb_key_build packs words little-endian");
@@ -161,9 +163,10 @@ static inline void fb_flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts
 int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
 			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags);
 
-/* Adds one packet. Returns 1 when it went to the overflow row, else 0. */
-static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash,
-			      uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+/* The row holding key k, or NULL with *slot set to the empty slot where
+ * the key would go (linear probing from the hash). */
+static inline struct fb_flow *fb_agg__find(const struct fb_agg *agg, const struct fb_key *k,
+					   uint64_t hash, uint64_t *slot)
 {
 	uint64_t tag = hash & 0xffffffff00000000ull;
 	uint64_t i = hash & agg->mask;
@@ -171,18 +174,31 @@ static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64
 	for (;;) {
 		uint64_t s = agg->slots[i];
 
-		if (!s)
-			return fb_agg__insert_slow(agg, k, hash, i, bytes, ts_ns, tcp_flags);
+		if (!s) {
+			*slot = i;
+			return NULL;
+		}
 		if ((s & 0xffffffff00000000ull) == tag) {
 			struct fb_flow *f = &agg->rows[(uint32_t)s - 1];
 
-			if (fb_key_eq(&f->key, k)) {
-				fb_flow_update(f, bytes, ts_ns, tcp_flags);
-				return 0;
-			}
+			if (fb_key_eq(&f->key, k))
+				return f;
 		}
 		i = (i + 1) & agg->mask;
 	}
+}
+
+/* Adds one packet. Returns 1 when it went to the overflow row, else 0. */
+static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash,
+			      uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+{
+	uint64_t i = 0;
+	struct fb_flow *f = fb_agg__find(agg, k, hash, &i);
+
+	if (!f)
+		return fb_agg__insert_slow(agg, k, hash, i, bytes, ts_ns, tcp_flags);
+	fb_flow_update(f, bytes, ts_ns, tcp_flags);
+	return 0;
 }
 
 uint32_t fb_agg__count(const struct fb_agg *agg);
