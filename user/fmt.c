@@ -53,41 +53,39 @@ const char *fb_fmt_bytes(uint64_t v, char *buf, size_t len)
 	return scaled(v, 1024, u, buf, len);
 }
 
+size_t fb_json_esc(char *out, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	static const char named[] = { ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r' };
+
+	if (c == '"' || c == '\\') {
+		out[0] = '\\';
+		out[1] = (char)c;
+		return 2;
+	}
+	if (c >= 0x20) {
+		out[0] = (char)c;
+		return 1;
+	}
+	out[0] = '\\';
+	if (c < sizeof(named) && named[c]) {
+		out[1] = named[c];
+		return 2;
+	}
+	memcpy(out + 1, "u00", 3);
+	out[4] = hex[c >> 4];
+	out[5] = hex[c & 15];
+	return 6;
+}
+
 void fb_json_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	char e[6];
 
 	fputc('"', f);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
+	for (; *p; p++)
+		fwrite(e, 1, fb_json_esc(e, *p), f);
 	fputc('"', f);
 }
 

@@ -14,6 +14,9 @@ bool fb_addr_is_v4(const uint8_t a[16]);
 const char *fb_fmt_si(uint64_t v, char *buf, size_t len);
 /* bytes with binary units: 1536 -> "1.5KiB" */
 const char *fb_fmt_bytes(uint64_t v, char *buf, size_t len);
+/* Writes the JSON form of one byte of a string into out (1 to 6 chars:
+ * quote, backslash and control characters escaped); returns its length. */
+size_t fb_json_esc(char *out, unsigned char c);
 /* Writes s as a JSON string, quotes included. */
 void fb_json_str(FILE *f, const char *s);
 const char *fb_proto_name(uint8_t proto); /* "tcp", or NULL if unnamed */

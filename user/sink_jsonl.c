@@ -89,30 +89,12 @@ static char *put_addr(char *p, const uint8_t a[16])
 /* JSON string of an interface name (at most 15 bytes: <= 92 written) */
 static char *put_jstr(char *p, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *c = (const unsigned char *)s;
 	int i;
 
 	*p++ = '"';
-	for (i = 0; c[i] && i < 64; i++) {
-		if (c[i] == '"' || c[i] == '\\') {
-			*p++ = '\\';
-			*p++ = (char)c[i];
-		} else if (c[i] < 0x20) {
-			static const char esc[] = { ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r' };
-
-			*p++ = '\\';
-			if (c[i] < sizeof(esc) && esc[c[i]]) {
-				*p++ = esc[c[i]];
-			} else {
-				p = LIT(p, "u00");
-				*p++ = hex[c[i] >> 4];
-				*p++ = hex[c[i] & 15];
-			}
-		} else {
-			*p++ = (char)c[i];
-		}
-	}
+	for (i = 0; c[i] && i < 64; i++)
+		p += fb_json_esc(p, c[i]);
 	*p++ = '"';
 	return p;
 }
