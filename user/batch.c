@@ -162,6 +162,13 @@ static bool last_by_count(const struct fb_batcher *b)
  * producers on one CPU) was counted lost in the gap before: it is taken back
  * from this batch's losses when they hold it (they almost always do, the two
  * records being nanoseconds apart), else only counted in totals. */
+/* Does a record stamped ts lie two or more windows past b, so that placing
+ * it closes window b first? */
+static bool overtakes(const struct fb_batcher *b, uint64_t ts)
+{
+	return !b->done && ts >= (b->b + 2) * b->o.interval_ns;
+}
+
 static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r, struct fb_batch_stats *st)
 {
 	uint32_t c = r->cpu, d;
@@ -203,12 +210,8 @@ static int place(struct fb_batcher *b, uint64_t ts, uint64_t *w, bool *late)
 	if (idx < b->first)
 		idx = b->first;
 	*late = false;
-	while (idx >= b->b + 2 && !b->done) {
-		if (last_by_count(b)) {
-			b->done = true;
-			break;
-		}
-		err = advance(b, b->o.clock(b->o.clock_ctx));
+	while (overtakes(b, ts)) {
+		err = fb_batcher__close_window(b, b->o.clock(b->o.clock_ctx));
 		if (err)
 			return err;
 	}
@@ -242,7 +245,7 @@ int fb_batcher__add(struct fb_batcher *b, const struct fb_pkt *recs, uint32_t n)
 			}
 			/* a record that emits windows must wait until the records
 			 * before it are in their tables: end the chunk here */
-			if (j && !b->done && r->ts_ns >= (b->b + 2) * b->o.interval_ns) {
+			if (j && overtakes(b, r->ts_ns)) {
 				m = j;
 				break;
 			}
@@ -310,11 +313,7 @@ int fb_batcher__tick(struct fb_batcher *b, uint64_t now_ns)
 	int err;
 
 	while (!b->done && win_end(b, b->b) + b->o.grace_ns <= now_ns) {
-		if (last_by_count(b)) {
-			b->done = true;
-			break;
-		}
-		err = advance(b, now_ns);
+		err = fb_batcher__close_window(b, now_ns);
 		if (err)
 			return err;
 	}

@@ -218,7 +218,6 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 		}
 		c->nrings = c->ncpus;
 	} else {
-		c->ring_fds[0] = -1;
 		c->nrings = 1;
 	}
 	return c;
