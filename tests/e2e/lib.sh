@@ -62,9 +62,10 @@ e2e_require_root() {
 	[ -x "$FB" ] || fail "$FB not built"
 }
 
-e2e_setup() {
-	e2e_require_root
-	ip netns add "$NS" || skip "cannot create network namespaces"
+# Creates the veth pair $HOST_IF <-> $PEER_IF (in $NS) with its addresses,
+# brings it up, sets $HOST_MAC/$PEER_MAC and waits (bounded) for carrier.
+# e2e_setup calls it; a test that deletes the pair calls it to recreate it.
+e2e_link() {
 	ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS" || skip "cannot create veth pairs"
 	ip addr add "$HOST_IP/24" dev "$HOST_IF"
 	ip -6 addr add "$HOST_IP6/64" dev "$HOST_IF" nodad
@@ -72,17 +73,22 @@ e2e_setup() {
 	ip -n "$NS" addr add "$PEER_IP/24" dev "$PEER_IF"
 	ip -n "$NS" -6 addr add "$PEER_IP6/64" dev "$PEER_IF" nodad
 	ip -n "$NS" link set "$PEER_IF" up
-	ip -n "$NS" link set lo up
 	# keep IPv6 autoconfiguration chatter (RS, MLD) off the captured link
 	sysctl -qw "net.ipv6.conf.$HOST_IF.router_solicitations=0" 2>/dev/null
 	ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$PEER_IF.router_solicitations=0" 2>/dev/null
 	HOST_MAC=$(cat "/sys/class/net/$HOST_IF/address")
 	PEER_MAC=$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")
-	# wait (bounded) for carrier on both ends
 	for _ in $(seq 1 50); do
 		[ "$(cat "/sys/class/net/$HOST_IF/operstate")" = up ] && break
 		sleep 0.1
 	done
+}
+
+e2e_setup() {
+	e2e_require_root
+	ip netns add "$NS" || skip "cannot create network namespaces"
+	ip -n "$NS" link set lo up
+	e2e_link
 }
 
 e2e_bg() {

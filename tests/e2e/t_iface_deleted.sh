@@ -9,24 +9,10 @@
 e2e_setup
 need_fbsend
 
-# recreate the veth pair (deleting one end deletes both)
-relink() {
-	ip link add "$HOST_IF" type veth peer name "$PEER_IF" netns "$NS" || fail "cannot recreate the veth pair"
-	ip addr add "$HOST_IP/24" dev "$HOST_IF"
-	ip link set "$HOST_IF" up
-	ip -n "$NS" addr add "$PEER_IP/24" dev "$PEER_IF"
-	ip -n "$NS" link set "$PEER_IF" up
-	HOST_MAC=$(cat "/sys/class/net/$HOST_IF/address")
-	PEER_MAC=$(ip netns exec "$NS" cat "/sys/class/net/$PEER_IF/address")
-	for _ in $(seq 1 50); do
-		[ "$(cat "/sys/class/net/$HOST_IF/operstate")" = up ] && break
-		sleep 0.1
-	done
-}
-
 first=1
 for opts in "--hook tc" "--hook tc --tc-attach clsact" "--hook xdp"; do
-	[ "$first" = 1 ] || relink
+	# deleting one end deleted both: recreate the pair
+	[ "$first" = 1 ] || e2e_link
 	first=0
 	quiet_link
 	# shellcheck disable=SC2086
