@@ -17,20 +17,23 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# CFLAGS is the user's (make CFLAGS=-O0 works); what the build needs is in
+# FB_CFLAGS, which always comes first.
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -I$(OUT) -Iuser \
-            -DFB_VERSION='"$(VERSION)"'
+FB_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -MMD -MP
 ifeq ($(WERROR),1)
-CFLAGS   += -Werror
+FB_CFLAGS += -Werror
 endif
 ifeq ($(SAN),1)
 OUT      := build/san
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
+FB_CFLAGS += -Iinclude -I$(OUT) -Iuser -DFB_VERSION='"$(VERSION)"'
+ALL_CFLAGS = $(FB_CFLAGS) $(CFLAGS)
 LDLIBS   += -lbpf -lelf -lz
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wall -Wno-unused-function
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wall -Wno-unused-function -MMD -MP
 
 # user/ modules; main.c wires them, the rest is reused by tests and bench
 CORE_SRCS := cli.c log.c agg.c batch.c fmt.c sink.c sink_table.c sink_jsonl.c loop.c netwatch.c
@@ -59,7 +62,7 @@ $(OUT)/vmlinux.h: | $(OUT)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/parse.bpf.h include/flowbatch/record.h $(OUT)/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,19 +70,19 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(OUT)/user/%.o: user/%.c $(wildcard user/*.h) include/flowbatch/record.h | $(OUT)/user
+$(OUT)/user/%.o: user/%.c | $(OUT)/user
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BPF_OBJS): $(SKEL)
 
 $(OUT)/fbsend: bench/fbsend.c | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -o $@
 
 $(OUT)/tcxq: tests/e2e/tcxq.c | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< -lbpf -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< -lbpf -o $@
 
 $(OUT)/xdp_pass.bpf.o: tests/e2e/xdp_pass.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
@@ -92,11 +95,11 @@ $(OUT)/flowbatch: $(OUT)/user/main.o $(CORE_OBJS) $(BPF_OBJS)
 # --- tests -------------------------------------------------------------
 $(UNIT_BIN): $(UNIT_SRCS) $(CORE_OBJS) | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -o $@
 
 $(BPFT_BIN): tests/bpf/*.c $(SKEL) | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) tests/bpf/*.c $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) tests/bpf/*.c $(LDLIBS) -lcriterion -o $@
 
 test-unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs 2
@@ -132,13 +135,16 @@ clean:
 # --- benchmarks (bench/run.sh drives them; `make bench` as root) --------
 BENCH_SKEL := $(OUT)/bench.skel.h
 
-$(OUT)/bench.bpf.o: bench/bench.bpf.c bpf/parse.bpf.h include/flowbatch/record.h $(OUT)/vmlinux.h | $(OUT)
+$(OUT)/bench.bpf.o: bench/bench.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(CORE_OBJS) $(OUT)/user/ring.o $(SKEL) $(BENCH_SKEL)
 	$(Q)mkdir -p $(OUT)/bench
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUT)/user/ring.o $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUT)/user/ring.o $(LDLIBS) -lpthread -o $@
 
 bench-tools: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o $(addprefix $(OUT)/bench/,$(notdir $(basename $(wildcard bench/b_*.c))))
+
+# header dependencies written by -MMD next to each object
+-include $(wildcard $(OUT)/*.d $(OUT)/user/*.d $(OUT)/tests/*.d $(OUT)/bench/*.d)
