@@ -318,17 +318,17 @@ static inline void drainer_stop(struct drainer *d)
 	close(d->epfd);
 }
 
-/* Sums fb_counters over CPUs from a PERCPU_ARRAY map (key 0). */
+/* Sums flowbatch's packet counters (key FB_REC_PKT) over CPUs. */
 static inline int read_counters(int map_fd, struct fb_counters *sum, struct fb_counters *percpu,
 				int ncpus)
 {
 	struct fb_counters *v = calloc((size_t)ncpus, sizeof(*v));
-	uint32_t zero = 0;
+	uint32_t key = FB_REC_PKT;
 	int i;
 
 	if (!v)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, &zero, v)) {
+	if (bpf_map_lookup_elem(map_fd, &key, v)) {
 		free(v);
 		return -errno;
 	}
@@ -348,12 +348,12 @@ static inline int read_counters(int map_fd, struct fb_counters *sum, struct fb_c
 static inline int zero_counters(int map_fd, int ncpus)
 {
 	struct fb_counters *v = calloc((size_t)ncpus, sizeof(*v));
-	uint32_t zero = 0;
+	uint32_t key = FB_REC_PKT;
 	int e;
 
 	if (!v)
 		return -ENOMEM;
-	e = bpf_map_update_elem(map_fd, &zero, v, BPF_ANY) ? -errno : 0;
+	e = bpf_map_update_elem(map_fd, &key, v, BPF_ANY) ? -errno : 0;
 	free(v);
 	return e;
 }

@@ -39,7 +39,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, FB_REC_TYPES); /* indexed by record type */
 	__type(key, __u32);
 	__type(value, struct fb_counters);
 } fb_counters SEC(".maps");
@@ -51,11 +51,11 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 {
 	struct fb_counters *c;
 	struct fb_pkt *r;
-	__u32 zero = 0, cpu;
+	__u32 key = FB_REC_PKT, cpu;
 	__u64 avail, over, wake, seq;
 	void *rb = &fb_ring;
 
-	c = bpf_map_lookup_elem(&fb_counters, &zero);
+	c = bpf_map_lookup_elem(&fb_counters, &key);
 	if (!c)
 		return;
 	/* the number is taken before the reserve, so a program nested on
@@ -77,12 +77,15 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 		return;
 	}
 	r->type = FB_REC_PKT;
+	r->len = sizeof(*r);
 	r->flags = dir_flag;
 	r->cpu = cpu;
 	r->seq = (__u32)seq;
 	r->ifindex = ifindex;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->wire_len = wire_len;
+	r->skb_len = wire_len;
+	r->segs = 1;
 	if (fb_parse(data, end, r)) {
 		r->flags |= FB_F_PARSE_ERR;
 		c->parse_err++;

@@ -491,9 +491,9 @@ uint32_t fb_capture__ncpus(const struct fb_capture *c)
 int fb_capture__counters(const struct fb_capture *c, struct fb_counters *percpu,
 			 struct fb_counters *sum)
 {
-	uint32_t zero = 0, i;
+	uint32_t key = FB_REC_PKT, i;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fb_counters), &zero, percpu))
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fb_counters), &key, percpu))
 		return -errno;
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));

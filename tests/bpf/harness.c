@@ -287,7 +287,7 @@ struct fb_counters fbt_counters(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct fb_counters sum = {0}, *per;
-	uint32_t zero = 0;
+	uint32_t key = FB_REC_PKT;
 	int i, err;
 
 	need_bpf();
@@ -295,7 +295,7 @@ struct fb_counters fbt_counters(void)
 	per = calloc((size_t)ncpu, sizeof(*per));
 	cr_assert_not_null(per);
 	/* a per-CPU lookup returns one value per possible CPU */
-	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.fb_counters), &zero, per);
+	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.fb_counters), &key, per);
 	cr_assert_eq(err, 0, "lookup fb_counters: %s", strerror(errno));
 	for (i = 0; i < ncpu; i++) {
 		sum.seen += per[i].seen;
