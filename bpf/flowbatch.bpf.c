@@ -1,6 +1,9 @@
-/* flowbatch's packet programs: XDP (receive) and TC (receive and transmit).
- * Each packet becomes one struct fb_pkt in a BPF ring buffer; every packet
- * is counted per CPU, written or not, and always passed on unchanged. */
+/* flowbatch's packet programs: XDP (receive) and TC (receive and transmit),
+ * each in two variants: for links with an Ethernet header and for raw-IP
+ * links (tun, WireGuard, ipip, gre, sit, ppp). Each packet becomes one
+ * struct fb_pkt in a BPF ring buffer, with the wire packets and bytes it
+ * stands for; every packet is counted per CPU, written or not, and always
+ * passed on unchanged. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -46,12 +49,58 @@ struct {
 
 #define FB_SLOT (sizeof(struct fb_pkt) + 8) /* ring header + record */
 
-static __always_inline void fb_record(const void *data, const void *end, __u32 wire_len,
-				      __u32 ifindex, __u8 dir_flag)
+/* skb_shared_info.gso_size of SCTP GSO: segments follow the chunk list */
+#define FB_GSO_BY_FRAGS 0xFFFF
+#define FB_MAX_SEGS 0xFFFF /* fb_pkt.segs is 16 bits, as the kernel's count */
+
+/* What a program knows about the packet besides its bytes. */
+struct fb_ctx {
+	__u32 len;      /* bytes the program saw: XDP frame (all buffers), skb->len */
+	__u32 ifindex;
+	__u32 gso_segs; /* skb_shinfo: segments of a GSO/GRO skb, 0 when unknown */
+	__u32 gso_size; /* payload bytes per segment, 0 when not GSO */
+	__u32 tags_out; /* VLAN tags in skb metadata, on the wire in front of each segment */
+	__u16 l3;       /* raw IP on TC: skb->protocol (host order) */
+	__u8 flags;     /* FB_F_EGRESS, FB_F_VLAN */
+};
+
+/* Wire packets and bytes of one record. A GSO/GRO skb stands for segs
+ * packets, each with its own copy of the headers (hl, plus a VLAN tag the
+ * kernel holds in metadata), so the wire carries
+ *     len + tags + (segs - 1) * (hl + tags)
+ * bytes. Where the sender left the count to the kernel (gso_segs 0: virtio,
+ * tun and packet sockets mark such skbs "dodgy"), it is worked out as the
+ * kernel's qdisc accounting does, from the payload and gso_size. hl covers
+ * what the parser could read: after a parse error it lacks the headers it
+ * could not, and the record carries the parse-error flag. */
+static __always_inline void fb_wire(struct fb_pkt *r, const struct fb_ctx *x, __u32 hl)
+{
+	__u32 segs = 1, tag = x->tags_out * 4;
+
+	if (x->gso_size) {
+		segs = x->gso_segs;
+		if (!segs) {
+			segs = 1;
+			if (x->gso_size != FB_GSO_BY_FRAGS && x->len > hl)
+				segs = (x->len - hl + x->gso_size - 1) / x->gso_size;
+		}
+		if (segs > FB_MAX_SEGS)
+			segs = FB_MAX_SEGS;
+		if (!segs)
+			segs = 1;
+	}
+	r->segs = (__u16)segs;
+	r->wire_len = x->len + tag + (segs - 1) * (hl + tag);
+	if (segs > 1)
+		r->flags |= FB_F_GSO;
+}
+
+static __always_inline void fb_record(const void *data, const void *end, const struct fb_ctx *x,
+				      enum fb_link link)
 {
 	struct fb_counters *c;
 	struct fb_pkt *r;
-	__u32 key = FB_REC_PKT, cpu;
+	__u32 key = FB_REC_PKT, cpu, hl = 0;
 	__u64 avail, over, wake, seq;
 	void *rb = &fb_ring;
 
@@ -78,18 +127,17 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 	}
 	r->type = FB_REC_PKT;
 	r->len = sizeof(*r);
-	r->flags = dir_flag;
+	r->flags = x->flags;
 	r->cpu = cpu;
 	r->seq = (__u32)seq;
-	r->ifindex = ifindex;
+	r->ifindex = x->ifindex;
 	r->ts_ns = bpf_ktime_get_ns();
-	r->wire_len = wire_len;
-	r->skb_len = wire_len;
-	r->segs = 1;
-	if (fb_parse(data, end, r)) {
+	r->skb_len = x->len;
+	if (fb_parse(data, end, r, link, x->l3, x->tags_out, &hl)) {
 		r->flags |= FB_F_PARSE_ERR;
 		c->parse_err++;
 	}
+	fb_wire(r, x, hl);
 
 	wake = BPF_RB_NO_WAKEUP;
 	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
@@ -103,13 +151,35 @@ static __always_inline void fb_record(const void *data, const void *end, __u32 w
 	bpf_ringbuf_submit(r, wake);
 }
 
-SEC("xdp")
-int fb_xdp(struct xdp_md *ctx)
+/* XDP sees frames as the wire carried them (GRO comes later), so a frame is
+ * one packet. The frags-aware section lets the program attach where frames
+ * span several buffers (MTU above a page, e.g. 9000 on veth); data..data_end
+ * is the first buffer only, which holds the headers, and
+ * bpf_xdp_get_buff_len counts all of them. */
+static __always_inline void fb_xdp_common(struct xdp_md *ctx, enum fb_link link)
 {
 	void *data = (void *)(long)ctx->data;
 	void *end = (void *)(long)ctx->data_end;
+	struct fb_ctx x = {
+		.len = (__u32)bpf_xdp_get_buff_len(ctx),
+		.ifindex = ctx->ingress_ifindex,
+	};
 
-	fb_record(data, end, (__u32)(end - data), ctx->ingress_ifindex, 0);
+	fb_record(data, end, &x, link);
+}
+
+SEC("xdp.frags")
+int fb_xdp(struct xdp_md *ctx)
+{
+	fb_xdp_common(ctx, FB_LINK_ETH);
+	return XDP_PASS;
+}
+
+/* raw-IP links: the kernel allows only generic (skb) XDP on them */
+SEC("xdp.frags")
+int fb_xdp_l3(struct xdp_md *ctx)
+{
+	fb_xdp_common(ctx, FB_LINK_RAW_IP);
 	return XDP_PASS;
 }
 
@@ -118,11 +188,18 @@ int fb_xdp(struct xdp_md *ctx)
  * packet's content. */
 #define FB_PULL_LEN 192
 
-static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag)
+static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag, enum fb_link link)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	__u32 want = skb->len < FB_PULL_LEN ? skb->len : FB_PULL_LEN;
+	struct fb_ctx x = {
+		.len = skb->len,
+		.ifindex = skb->ifindex,
+		.gso_segs = skb->gso_segs,
+		.gso_size = skb->gso_size,
+		.flags = dir_flag,
+	};
 
 	if (want > FB_PULL_LEN) /* for the verifier: want is bounded */
 		want = FB_PULL_LEN;
@@ -132,12 +209,16 @@ static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag)
 		end = (void *)(long)skb->data_end;
 	}
 	/* A received VLAN tag is often moved out of the frame into skb
-	 * metadata before TC runs: count its 4 bytes and flag it as XDP would
-	 * see it. */
-	if (skb->vlan_present)
-		fb_record(data, end, skb->len + 4, skb->ifindex, dir_flag | FB_F_VLAN);
-	else
-		fb_record(data, end, skb->len, skb->ifindex, dir_flag);
+	 * metadata before TC runs (and a sent one may wait there for the
+	 * NIC to insert it): it is on the wire in front of every segment, so
+	 * count its 4 bytes and flag it as XDP would see it. */
+	if (link == FB_LINK_ETH && skb->vlan_present) {
+		x.tags_out = 1;
+		x.flags |= FB_F_VLAN;
+	}
+	if (link == FB_LINK_RAW_IP)
+		x.l3 = bpf_ntohs((__u16)skb->protocol);
+	fb_record(data, end, &x, link);
 }
 
 #define TC_ACT_UNSPEC_ (-1) /* continue with the next program / default */
@@ -145,13 +226,27 @@ static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag)
 SEC("tc")
 int fb_tc_in(struct __sk_buff *skb)
 {
-	fb_tc(skb, 0);
+	fb_tc(skb, 0, FB_LINK_ETH);
 	return TC_ACT_UNSPEC_;
 }
 
 SEC("tc")
 int fb_tc_out(struct __sk_buff *skb)
 {
-	fb_tc(skb, FB_F_EGRESS);
+	fb_tc(skb, FB_F_EGRESS, FB_LINK_ETH);
+	return TC_ACT_UNSPEC_;
+}
+
+SEC("tc")
+int fb_tc_in_l3(struct __sk_buff *skb)
+{
+	fb_tc(skb, 0, FB_LINK_RAW_IP);
+	return TC_ACT_UNSPEC_;
+}
+
+SEC("tc")
+int fb_tc_out_l3(struct __sk_buff *skb)
+{
+	fb_tc(skb, FB_F_EGRESS, FB_LINK_RAW_IP);
 	return TC_ACT_UNSPEC_;
 }
