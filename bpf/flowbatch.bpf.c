@@ -216,8 +216,14 @@ static __always_inline void fb_tc(struct __sk_buff *skb, __u8 dir_flag, enum fb_
 		x.tags_out = 1;
 		x.flags |= FB_F_VLAN;
 	}
-	if (link == FB_LINK_RAW_IP)
+	/* on raw IP the kernel's protocol names the packet; a value below
+	 * 0x0600 (unset, or an 802.3 pseudo-protocol) says nothing, and the
+	 * version nibble decides */
+	if (link == FB_LINK_RAW_IP) {
 		x.l3 = bpf_ntohs((__u16)skb->protocol);
+		if (x.l3 < 0x0600)
+			x.l3 = 0;
+	}
 	fb_record(data, end, &x, link);
 }
 
@@ -250,3 +256,5 @@ int fb_tc_out_l3(struct __sk_buff *skb)
 	fb_tc(skb, FB_F_EGRESS, FB_LINK_RAW_IP);
 	return TC_ACT_UNSPEC_;
 }
+
+#include "events.bpf.h" /* --events: kernel tracepoint programs (issue 10) */

@@ -213,8 +213,9 @@ static __always_inline void fb_parse_reset(struct fb_pkt *r)
 /* A frame that starts with the IP header. l3 is the protocol the kernel
  * gave the packet (TC: skb->protocol, host order), or 0 to go by the
  * version nibble (XDP has nothing else). A protocol other than IP from the
- * kernel is counted under that EtherType, as on Ethernet; a nibble other
- * than 4 or 6 is a parse error: the packet has no name flowbatch knows. */
+ * kernel (MPLS over GRE) is counted under that EtherType, as on Ethernet;
+ * IP whose version nibble disagrees, or a nibble other than 4 or 6, is a
+ * parse error: the packet has no name flowbatch knows, and gets none. */
 static __always_inline int fb_parse_raw_ip(const __u8 *p, const void *end, struct fb_pkt *r,
 					   __u16 l3, __u32 *hl)
 {

@@ -599,3 +599,22 @@ void fbt_check_frame_short_l3(struct frame *f, const struct fb_pkt *want)
 {
 	check_frame(f, want, 1);
 }
+
+/* ---- any program by name, with an optional context ------------------- */
+
+int fbt_run_prog(const char *name, const void *data, size_t len, const void *ctx, size_t ctx_len,
+		 uint32_t *retval)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = data, .data_size_in = (uint32_t)len,
+		    .ctx_in = ctx, .ctx_size_in = (uint32_t)ctx_len, .repeat = 1);
+	struct bpf_program *p;
+	int err;
+
+	need_bpf();
+	p = bpf_object__find_program_by_name(skel->obj, name);
+	cr_assert_not_null(p, "no BPF program named %s", name);
+	err = bpf_prog_test_run_opts(bpf_program__fd(p), &o);
+	if (retval)
+		*retval = o.retval;
+	return err;
+}

@@ -131,4 +131,10 @@ void fbt_check_frame_short_l3(struct frame *f, const struct fb_pkt *want);
 /* Asserts one record against want; what names the run in messages. */
 void fbt_expect_pkt(const struct fb_pkt *r, const struct fb_pkt *want, const char *what);
 
+/* Runs the program called name (any of the skeleton's, e.g. fb_tc_in_l3)
+ * once on data, with ctx (a struct __sk_buff or xdp_md, ctx_len bytes) or
+ * NULL; returns the syscall result (0 or -errno). Asserts nothing. */
+int fbt_run_prog(const char *name, const void *data, size_t len, const void *ctx, size_t ctx_len,
+		 uint32_t *retval);
+
 #endif
