@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs every tests/e2e/t_*.sh; prints output only for failures.
 # Usage: tests/e2e/run.sh [build/flowbatch] [pattern]
+# fbsend, tcxq and xdp_pass.bpf.o are taken from flowbatch's directory
+# unless FBSEND, TCXQ, XDP_OBJ say otherwise (see lib.sh).
 cd "$(dirname "$0")/../.." || exit 1
-export FB="${1:-build/flowbatch}" FBSEND="${FBSEND:-build/fbsend}"
+export FB="${1:-build/flowbatch}"
 pat="${2:-}"
 pass=0 failn=0 skipn=0
 for t in tests/e2e/t_*.sh; do

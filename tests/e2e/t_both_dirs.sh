@@ -5,17 +5,15 @@
 # $HOST_IF with fbsend (AF_PACKET transmit passes TC egress) counted exactly
 # as dir "out", next to 200 UDP frames received as dir "in".
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_flows.sh"
-need_tools
+need python3 fbsend
 e2e_setup
 
 fb_start -i "$HOST_IF" -o jsonl -D 3s --direction both
-wait_links "$FB_PID" 2
-ids=$(fb_prog_ids "$FB_PID")
+wait_attached "$FB_PID" "$HOST_IF" 2
+ids=$(bpf_ids "$FB_PID")
 
-send -p udp4 --src "$PEER_IP" --dst "$HOST_IP" --sport 1111 --dport 9 -n 200 --size 111
-o=$("$FBSEND" -i "$HOST_IF" --dst-mac "$PEER_MAC" -T 5 -p udp4 --src "$HOST_IP" --dst "$PEER_IP" \
-	--sport 2222 --dport 9 -n 300 --size 222 2>&1) || fail "fbsend on $HOST_IF: $o"
+send -p udp4 --sport 1111 --dport 9 -n 200 --size 111
+send_out -p udp4 --sport 2222 --dport 9 -n 300 --size 222
 pingspec=()
 if command -v ping >/dev/null; then
 	ip netns exec "$NS" ping -n -q -c 5 -i 0.2 -W 2 "$HOST_IP" >"$TMP/ping.txt" 2>&1 ||
@@ -26,16 +24,16 @@ if command -v ping >/dev/null; then
 		--flow "iface=$HOST_IF dir=out proto=1 src_addr=$HOST_IP dst_addr=$PEER_IP icmp_type=0 icmp_code=0 packets=5 bytes=490"
 	)
 else
-	echo "note: no ping here; the echo request/reply part is skipped"
+	skip_check "echo requests and replies (no ping)"
 fi
 
 assert_running "$FB_PID"
-wait_exit "$FB_PID" 10
-[ "$FB_RC" = 0 ] || fail "flowbatch exited with $FB_RC: $(cat "$ERR")"
+fb_wait 10
 check --summary "$ERR" --max-other 100 "${pingspec[@]}" \
 	--flow "iface=$HOST_IF dir=in proto=17 src_addr=$PEER_IP dst_addr=$HOST_IP src_port=1111 dst_port=9 packets=200 bytes=22200" \
 	--flow "iface=$HOST_IF dir=out proto=17 src_addr=$HOST_IP dst_addr=$PEER_IP src_port=2222 dst_port=9 packets=300 bytes=66600" \
 	--flow "dir=out proto=17 src_addr=$PEER_IP packets=0" \
 	--flow "dir=in src_addr=$HOST_IP packets=0"
 assert_detached "$HOST_IF"
-assert_progs_gone $ids
+# shellcheck disable=SC2086
+assert_released $ids

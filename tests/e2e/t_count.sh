@@ -5,24 +5,22 @@
 # the machine is so loaded that the sends outlast them, it tries once more
 # with -t 1s rather than fail on timing.)
 . "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_flows.sh"
-need_tools
+need python3 fbsend
 e2e_setup
 p6=$(canon6 "$PEER_IP6")
 
 for iv in 300ms 1s; do
 	fb_start -i "$HOST_IF" -o jsonl -c 3 -t "$iv" --direction in
-	wait_links "$FB_PID" 1
-	ids=$(fb_prog_ids "$FB_PID")
-	send -p udp4 --src "$PEER_IP" --dst "$HOST_IP" --sport 7000 --dport 9 --flows 2 -n 800 --size 90
-	send -p tcp6 --src "$PEER_IP6" --dst "$HOST_IP6" --sport 7100 --dport 9 -n 100 --size 100 --tcp-flags SA
-	if kill -0 "$FB_PID" 2>/dev/null; then
+	wait_attached "$FB_PID" "$HOST_IF"
+	ids=$(bpf_ids "$FB_PID")
+	send -p udp4 --sport 7000 --dport 9 --flows 2 -n 800 --size 90
+	send -p tcp6 --sport 7100 --dport 9 -n 100 --size 100 --tcp-flags SA
+	if is_running "$FB_PID"; then
 		slow=0
 	else
 		slow=1
 	fi
-	wait_exit "$FB_PID" 10
-	[ "$FB_RC" = 0 ] || fail "-t $iv: exit status $FB_RC: $(cat "$ERR")"
+	fb_wait 10
 	[ "$(grep -c '"type":"batch"' "$OUT")" = 3 ] || fail "-t $iv: not 3 batch rows: $(cat "$OUT")"
 	grep -q '^flowbatch: 3 batches: ' "$ERR" || fail "-t $iv: summary does not say 3 batches: $(cat "$ERR")"
 	if [ $slow = 1 ]; then
@@ -34,7 +32,8 @@ for iv in 300ms 1s; do
 		--flow "iface=$HOST_IF dir=in proto=17 src_addr=$PEER_IP src_port=7001 dst_port=9 packets=400 bytes=36000" \
 		--flow "iface=$HOST_IF dir=in proto=6 src_addr=$p6 src_port=7100 dst_port=9 packets=100 bytes=10000 tcp_flags=18"
 	assert_detached "$HOST_IF"
-	assert_progs_gone $ids
+	# shellcheck disable=SC2086
+	assert_released $ids
 	exit 0
 done
 fail "the sends outlasted three batches even with -t 1s"

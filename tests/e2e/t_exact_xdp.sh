@@ -1,7 +1,5 @@
 #!/bin/bash
-# Exact per-flow packet and byte counts with --hook xdp (XDP ingress): UDP, TCP,
-# ICMP and SCTP over IPv4, UDP, TCP and ICMPv6 over IPv6, each with its own
-# frame size; per-batch ledger, summary "ledger exact", nothing left attached.
-. "$(dirname "$0")/lib.sh"
-. "$(dirname "$0")/lib_flows.sh"
-exact_test --hook xdp
+# Exact per-flow packet and byte counts with --hook xdp (XDP ingress): the
+# test of t_exact_tc.sh (UDP, TCP, ICMP and SCTP over IPv4, UDP, TCP and
+# ICMPv6 over IPv6, per-batch ledger, "ledger exact", nothing left attached).
+. "$(dirname "$0")/t_exact_tc.sh" --hook xdp
