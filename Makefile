@@ -38,6 +38,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wal
 # user/ modules; main.c wires them, the rest is reused by tests and bench
 CORE_SRCS := cli.c log.c agg.c batch.c fmt.c sink.c sink_table.c sink_jsonl.c loop.c netwatch.c
 BPF_SRCS  := capture.c ring.c
+# interfaces' link types (issue 7)
+CORE_SRCS += linktype.c
 CORE_OBJS := $(addprefix $(OUT)/user/,$(CORE_SRCS:.c=.o))
 BPF_OBJS  := $(addprefix $(OUT)/user/,$(BPF_SRCS:.c=.o))
 SKEL      := $(OUT)/flowbatch.skel.h
