@@ -6,8 +6,9 @@ for the end-to-end tests; standard library only. lib.sh's `check` and
 fbcheck.py check OUT [options]
   Always checked:
   * every line is a JSON object, a "flow" or a "batch" row, with the fields
-    of README's tables and their types; a field this checker does not know
-    must be a non-negative integer (a counter added later);
+    of README's tables and their types (a batch row's "ifaces": interface
+    name -> state); a field this checker does not know must be a
+    non-negative integer (a counter added later);
   * batch rows are numbered 1, 2, 3, ..., each starts where the previous one
     ended, and only the last may be partial; each flow row belongs to the
     batch row after it and carries that batch's window;
@@ -154,8 +155,12 @@ def check_batch_schema(n, o):
         raise Bad("line %d: processing_ms %r" % (n, o["processing_ms"]))
     if not isinstance(o.get("partial"), bool):
         raise Bad("line %d: batch row without a boolean 'partial'" % n)
+    ifaces = o.get("ifaces", {})
+    if not isinstance(ifaces, dict) or not all(
+            isinstance(k, str) and 0 < len(k) < 16 and isinstance(v, str) for k, v in ifaces.items()):
+        raise Bad("line %d: 'ifaces' is not an object of interface names and states: %r" % (n, ifaces))
     for k, v in o.items():
-        if k in ("type", "processing_ms", "delay_ms", "partial") or k in BATCH_REQUIRED:
+        if k in ("type", "processing_ms", "delay_ms", "partial", "ifaces") or k in BATCH_REQUIRED:
             continue
         if not is_uint(v):
             raise Bad("line %d: batch row field %r has a bad value %r" % (n, k, v))

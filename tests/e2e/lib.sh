@@ -361,36 +361,43 @@ _sent() {
 	[ -n "$SENT" ] || fail "fbsend printed no 'sent N' line (exit $SEND_RC): $(cat "$TMP/send.out")"
 }
 
-send_via() {
-	local ns=$1 ifc=$2 mac=$3 pre=()
-	shift 3
+# _fbsend fg|bg NS|- IFACE MAC ARGS...: the one place fbsend is started
+_fbsend() {
+	local mode=$1 ns=$2 ifc=$3 mac=$4 pre=()
+	shift 4
 	need fbsend
 	[ "$ns" = - ] || pre=(ip netns exec "$ns")
+	if [ "$mode" = bg ]; then
+		e2e_bg "${pre[@]}" "$FBSEND" -i "$ifc" --dst-mac "$mac" "$@" >"$TMP/send.out" 2>&1
+		SEND_PID=$BG_PID
+		return 0
+	fi
 	"${pre[@]}" "$FBSEND" -i "$ifc" --dst-mac "$mac" "$@" >"$TMP/send.out" 2>&1
 	SEND_RC=$?
 	[ "$SEND_RC" = 0 ] || fail "fbsend -i $ifc $* failed (exit $SEND_RC): $(cat "$TMP/send.out")"
 	_sent
 }
 
+send_via() {
+	_fbsend fg "$@"
+}
+
 send() {
 	local a
 	read -r -a a <<<"$(_send_addrs "$@")"
-	send_via "$NS" "$PEER_IF" "$HOST_MAC" --src "${a[0]}" --dst "${a[1]}" "$@"
+	_fbsend fg "$NS" "$PEER_IF" "$HOST_MAC" --src "${a[0]}" --dst "${a[1]}" "$@"
 }
 
 send_out() {
 	local a
 	read -r -a a <<<"$(_send_addrs "$@")"
-	send_via - "$HOST_IF" "$PEER_MAC" --src "${a[1]}" --dst "${a[0]}" "$@"
+	_fbsend fg - "$HOST_IF" "$PEER_MAC" --src "${a[1]}" --dst "${a[0]}" "$@"
 }
 
 send_bg() {
 	local a
-	need fbsend
 	read -r -a a <<<"$(_send_addrs "$@")"
-	e2e_bg ip netns exec "$NS" "$FBSEND" -i "$PEER_IF" --dst-mac "$HOST_MAC" \
-		--src "${a[0]}" --dst "${a[1]}" "$@" >"$TMP/send.out" 2>&1
-	SEND_PID=$BG_PID
+	_fbsend bg "$NS" "$PEER_IF" "$HOST_MAC" --src "${a[0]}" --dst "${a[1]}" "$@"
 }
 
 send_wait() {
