@@ -2,7 +2,7 @@
 # Installs the Debian packages flowbatch needs to build and test, only those
 # that are missing, so running it twice is cheap. Usage: scripts/deps.sh [bench]
 set -eu
-pkgs="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 libcriterion-dev nftables python3 iputils-ping"
+pkgs="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 libcriterion-dev nftables python3 iputils-ping ethtool"
 [ "${1:-}" = bench ] && pkgs="$pkgs tcpdump pmacct softflowd nfdump linux-perf"
 missing=""
 for p in $pkgs; do
