@@ -90,6 +90,9 @@ bad "seen total" '' --seen 27
 bad "unique" '' --unique src_port
 bad "masked" '' --masked src_addr=198.18.0.0/24
 bad "summary disagrees" '3s/"seen":15/"seen":16/; 3s/"ring_lost":0/"ring_lost":1/' --allow-lost --summary "$TMP/err.txt"
+SUM=${SUM/= packets/= records}
+ok "summary counting records" '3s/"seen":15/"seen":15,"records":15/' --summary "$TMP/err.txt"
+bad "summary counting records disagrees" '3s/"seen":15/"seen":16,"records":16/; 3s/"packets":15/"packets":16/; 1s/"packets":10/"packets":11/' --summary "$TMP/err.txt"
 SUM=${SUM/ledger exact/LEDGER MISMATCH}
 bad "summary not exact" '' --summary "$TMP/err.txt"
 echo "ok: $n cases"
