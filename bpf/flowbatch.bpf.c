@@ -258,3 +258,5 @@ int fb_tc_out_l3(struct __sk_buff *skb)
 }
 
 #include "events.bpf.h" /* --events: kernel tracepoint programs (issue 10) */
+
+#include "events.bpf.h" /* --events: kernel tracepoint programs (issue 10) */
