@@ -62,6 +62,8 @@ struct fb_ctx {
 	__u32 tags_out; /* VLAN tags in skb metadata, on the wire in front of each segment */
 	__u16 l3;       /* raw IP on TC: skb->protocol (host order) */
 	__u8 flags;     /* FB_F_EGRESS, FB_F_VLAN */
+	__u8 xdp;       /* XDP: no skb, gso_* unknown; see fb_xdp_aggregate */
+	void *xdp_ctx;
 };
 
 /* Wire packets and bytes of one record. A GSO/GRO skb stands for segs
@@ -95,12 +97,36 @@ static __always_inline void fb_wire(struct fb_pkt *r, const struct fb_ctx *x, __
 		r->flags |= FB_F_GSO;
 }
 
-static __always_inline void fb_record(const void *data, const void *end, const struct fb_ctx *x,
+/* XDP has no gso_segs, and needs none where it runs in the driver: frames
+ * there are what the wire carried. In generic mode it runs on the skb after
+ * GRO, and on GSO skbs a veth peer passes along whole, so one "frame" can
+ * be many packets. Such a frame is longer than the device's MTU allows;
+ * its segments are counted as the MTU cuts them: payload per segment = MTU
+ * minus the IP and transport headers. That is TCP's MSS between hosts with
+ * the same MTU (exact then); where the sender used a smaller segment size
+ * (MSS clamping, UDP GSO below the MTU) it is a lower bound. */
+static __always_inline void fb_xdp_aggregate(struct fb_ctx *x, __u32 hl, __u32 l2)
+{
+	__u32 mtu = 0, l34 = hl - l2;
+
+	/* a frame this short is one packet at any MTU of 1500 or more, so
+	 * the common case costs no helper call */
+	if (x->len <= 1500 + 18 || !x->xdp_ctx)
+		return;
+	if (bpf_check_mtu(x->xdp_ctx, 0, &mtu, 0, 0) < 0 || !mtu)
+		return;
+	if (x->len - l2 <= mtu || mtu <= l34 || x->len <= hl)
+		return;
+	x->gso_size = mtu - l34;
+	x->gso_segs = 0; /* counted from the payload by fb_wire */
+}
+
+static __always_inline void fb_record(const void *data, const void *end, struct fb_ctx *x,
 				      enum fb_link link)
 {
 	struct fb_counters *c;
 	struct fb_pkt *r;
-	__u32 key = FB_REC_PKT, cpu, hl = 0;
+	__u32 key = FB_REC_PKT, cpu, hl = 0, l2 = 0;
 	__u64 avail, over, wake, seq;
 	void *rb = &fb_ring;
 
@@ -133,10 +159,12 @@ static __always_inline void fb_record(const void *data, const void *end, const s
 	r->ifindex = x->ifindex;
 	r->ts_ns = bpf_ktime_get_ns();
 	r->skb_len = x->len;
-	if (fb_parse(data, end, r, link, x->l3, x->tags_out, &hl)) {
+	if (fb_parse(data, end, r, link, x->l3, x->tags_out, &hl, &l2)) {
 		r->flags |= FB_F_PARSE_ERR;
 		c->parse_err++;
 	}
+	if (x->xdp)
+		fb_xdp_aggregate(x, hl, l2);
 	fb_wire(r, x, hl);
 
 	wake = BPF_RB_NO_WAKEUP;
@@ -151,8 +179,9 @@ static __always_inline void fb_record(const void *data, const void *end, const s
 	bpf_ringbuf_submit(r, wake);
 }
 
-/* XDP sees frames as the wire carried them (GRO comes later), so a frame is
- * one packet. The frags-aware section lets the program attach where frames
+/* XDP in the driver sees frames as the wire carried them (GRO comes later),
+ * so a frame is one packet; generic XDP may not (fb_xdp_aggregate). The
+ * frags-aware section lets the program attach where frames
  * span several buffers (MTU above a page, e.g. 9000 on veth); data..data_end
  * is the first buffer only, which holds the headers, and
  * bpf_xdp_get_buff_len counts all of them. */
@@ -163,6 +192,8 @@ static __always_inline void fb_xdp_common(struct xdp_md *ctx, enum fb_link link)
 	struct fb_ctx x = {
 		.len = (__u32)bpf_xdp_get_buff_len(ctx),
 		.ifindex = ctx->ingress_ifindex,
+		.xdp = 1,
+		.xdp_ctx = ctx,
 	};
 
 	fb_record(data, end, &x, link);
@@ -256,7 +287,5 @@ int fb_tc_out_l3(struct __sk_buff *skb)
 	fb_tc(skb, FB_F_EGRESS, FB_LINK_RAW_IP);
 	return TC_ACT_UNSPEC_;
 }
-
-#include "events.bpf.h" /* --events: kernel tracepoint programs (issue 10) */
 
 #include "events.bpf.h" /* --events: kernel tracepoint programs (issue 10) */

@@ -248,10 +248,11 @@ static __always_inline int fb_parse_raw_ip(const __u8 *p, const void *end, struc
  *
  * *hl is set to the bytes of headers read from the frame: link header and
  * tags in it, IP header with options or extension headers, and the
- * transport header (see fb_parse_l4). After a parse error it is the part
- * that could be read. */
+ * transport header (see fb_parse_l4); *l2 to the link header and tags
+ * alone. After a parse error they are the part that could be read. */
 static __always_inline int fb_parse(const void *data, const void *end, struct fb_pkt *r,
-				    enum fb_link link, __u16 l3, __u32 tags_out, __u32 *hl)
+				    enum fb_link link, __u16 l3, __u32 tags_out, __u32 *hl,
+				    __u32 *l2)
 {
 	const __u8 *p = data;
 	__u16 et;
@@ -259,6 +260,7 @@ static __always_inline int fb_parse(const void *data, const void *end, struct fb
 
 	fb_parse_reset(r);
 	*hl = 0;
+	*l2 = 0;
 	if (link == FB_LINK_RAW_IP)
 		return fb_parse_raw_ip(p, end, r, l3, hl);
 
@@ -267,6 +269,7 @@ static __always_inline int fb_parse(const void *data, const void *end, struct fb
 	et = fb_rd16(p + 12);
 	p += 14;
 	*hl = 14;
+	*l2 = 14;
 #pragma unroll
 	for (i = 0; i < FB_MAX_VLAN_TAGS; i++) {
 		if (et != FB_ETH_P_8021Q && et != FB_ETH_P_8021AD)
@@ -282,6 +285,7 @@ static __always_inline int fb_parse(const void *data, const void *end, struct fb
 		p += 4;
 		*hl += 4;
 	}
+	*l2 = *hl;
 	if (et == FB_ETH_P_8021Q || et == FB_ETH_P_8021AD) {
 		/* one tag too many: what it carries is not read */
 		r->flags |= FB_F_VLAN;
