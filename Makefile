@@ -2,7 +2,7 @@
 # objects, skeletons, user objects, binaries). `make V=1` shows commands,
 # `make SAN=1` builds with ASan+UBSan, `make WERROR=1` turns warnings into errors.
 
-OUT      := build
+OUT      ?= build
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 CC       ?= cc
@@ -25,7 +25,7 @@ ifeq ($(WERROR),1)
 FB_CFLAGS += -Werror
 endif
 ifeq ($(SAN),1)
-OUT      := build/san
+override OUT := $(OUT)/san
 FB_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
 endif
@@ -36,8 +36,9 @@ LDLIBS   += -lbpf -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wall -Wno-unused-function -MMD -MP
 
 # user/ modules; main.c wires them, the rest is reused by tests and bench
-CORE_SRCS := cli.c log.c agg.c batch.c fmt.c sink.c sink_table.c sink_jsonl.c loop.c netwatch.c
-BPF_SRCS  := capture.c ring.c
+CORE_SRCS := cli.c log.c agg.c batch.c flows.c pipeline.c ring.c fmt.c format.c fmt_table.c fmt_jsonl.c \
+             out.c out_stdout.c events.c loop.c netwatch.c
+BPF_SRCS  := capture.c
 # interfaces' link types (issue 7)
 CORE_SRCS += linktype.c
 CORE_OBJS := $(addprefix $(OUT)/user/,$(CORE_SRCS:.c=.o))
@@ -76,7 +77,8 @@ $(OUT)/user/%.o: user/%.c | $(OUT)/user
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(BPF_OBJS): $(SKEL)
+# ring.o maps rings but needs no skeleton: unit tests build without BPF tools
+$(OUT)/user/capture.o: $(SKEL)
 
 $(OUT)/fbsend: bench/fbsend.c | $(OUT)
 	$(call msg,CC,$@)
@@ -97,11 +99,11 @@ $(OUT)/flowbatch: $(OUT)/user/main.o $(CORE_OBJS) $(BPF_OBJS)
 # --- tests -------------------------------------------------------------
 $(UNIT_BIN): $(UNIT_SRCS) $(CORE_OBJS) | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -lz -lpthread -o $@
 
-$(BPFT_BIN): tests/bpf/*.c $(SKEL) | $(OUT)/tests
+$(BPFT_BIN): tests/bpf/*.c $(SKEL) $(OUT)/user/ring.o | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) tests/bpf/*.c $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) tests/bpf/*.c $(OUT)/user/ring.o $(LDLIBS) -lcriterion -o $@
 
 test-unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs 2
@@ -141,10 +143,10 @@ $(OUT)/bench.bpf.o: bench/bench.bpf.c $(OUT)/vmlinux.h | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(CORE_OBJS) $(OUT)/user/ring.o $(SKEL) $(BENCH_SKEL)
+$(OUT)/bench/%: bench/%.c $(wildcard bench/*.h) $(CORE_OBJS) $(SKEL) $(BENCH_SKEL)
 	$(Q)mkdir -p $(OUT)/bench
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(OUT)/user/ring.o $(LDLIBS) -lpthread -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $< $(CORE_OBJS) $(LDLIBS) -lpthread -o $@
 
 bench-tools: $(OUT)/flowbatch $(OUT)/fbsend $(OUT)/xdp_pass.bpf.o $(addprefix $(OUT)/bench/,$(notdir $(basename $(wildcard bench/b_*.c))))
 

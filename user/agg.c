@@ -240,7 +240,7 @@ static struct fb_flow *new_row(struct fb_agg *agg, const struct fb_key *k, uint6
 
 /* A new key (or the table is full): the insert half of fb_agg__add. */
 int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
-			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+			uint32_t segs, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
 {
 	struct fb_flow *f = new_row(agg, k, hash, i);
 
@@ -248,7 +248,7 @@ int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t has
 		agg->keys_over++;
 		f = &agg->overflow;
 	}
-	fb_flow_update(f, bytes, ts_ns, tcp_flags);
+	fb_flow_update(f, segs, bytes, ts_ns, tcp_flags);
 	return f == &agg->overflow;
 }
 

@@ -149,19 +149,22 @@ static inline void fb_agg__prefetch_row(const struct fb_agg *agg, uint64_t hash)
 	}
 }
 
-static inline void fb_flow_update(struct fb_flow *f, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
+/* One record: segs wire packets (a GSO/GRO skb stands for several) of
+ * bytes in all. */
+static inline void fb_flow_update(struct fb_flow *f, uint32_t segs, uint32_t bytes, uint64_t ts_ns,
+				  uint8_t tcp_flags)
 {
 	if (!f->packets || ts_ns < f->first_ns)
 		f->first_ns = ts_ns;
 	if (ts_ns > f->last_ns)
 		f->last_ns = ts_ns;
-	f->packets++;
+	f->packets += segs;
 	f->bytes += bytes;
 	f->tcp_flags |= tcp_flags;
 }
 
 int fb_agg__insert_slow(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint64_t i,
-			uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags);
+			uint32_t segs, uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags);
 
 /* The row holding key k, or NULL with *slot set to the empty slot where
  * the key would go (linear probing from the hash). */
@@ -188,16 +191,17 @@ static inline struct fb_flow *fb_agg__find(const struct fb_agg *agg, const struc
 	}
 }
 
-/* Adds one packet. Returns 1 when it went to the overflow row, else 0. */
-static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash,
+/* Adds one record (segs wire packets). Returns 1 when it went to the
+ * overflow row, else 0. */
+static inline int fb_agg__add(struct fb_agg *agg, const struct fb_key *k, uint64_t hash, uint32_t segs,
 			      uint32_t bytes, uint64_t ts_ns, uint8_t tcp_flags)
 {
 	uint64_t i = 0;
 	struct fb_flow *f = fb_agg__find(agg, k, hash, &i);
 
 	if (!f)
-		return fb_agg__insert_slow(agg, k, hash, i, bytes, ts_ns, tcp_flags);
-	fb_flow_update(f, bytes, ts_ns, tcp_flags);
+		return fb_agg__insert_slow(agg, k, hash, i, segs, bytes, ts_ns, tcp_flags);
+	fb_flow_update(f, segs, bytes, ts_ns, tcp_flags);
 	return 0;
 }
 

@@ -1,29 +1,32 @@
-/* The batcher: event-time windows, late records, the seen/lost ledger and
- * each batch's report about itself. See batch.h for the model. */
+/* The batcher: event-time windows, late records, the seen/lost ledger of
+ * every record family and each batch's report about itself. See batch.h
+ * for the model and family.h for what a family adds. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "batch.h"
 
-#define CHUNK 32 /* records keyed and prefetched together */
-#define BIG_TABLE 16384 /* rows (1.4 MiB) beyond which rows are prefetched too */
+#define CHUNK 32 /* records placed, then handed to their family, together */
 
 struct open_batch {
-	struct fb_agg *agg;
 	struct fb_batch_stats st;
+};
+
+/* Sequence state of one (record type, CPU) pair. */
+struct seqstate {
+	uint32_t last_seq;
+	uint64_t pre_lost; /* losses taken from counters, not yet seen as gaps */
+	uint64_t acct_lost; /* losses attributed so far */
 };
 
 struct fb_batcher {
 	struct fb_batcher_opts o;
 	uint64_t first; /* window index of batch 1 */
 	uint64_t b; /* oldest open window */
-	struct open_batch ob[2]; /* window w lives in ob[w & 1] */
+	struct open_batch ob[2]; /* window w lives in ob[w & 1], slot w & 1 */
 	uint64_t emitted;
 	bool done;
-	uint32_t *last_seq; /* per CPU */
-	uint64_t *pre_lost; /* losses taken from counters, not yet seen as gaps */
-	uint64_t *acct_lost; /* losses attributed so far */
-	const struct fb_flow **topbuf;
+	struct seqstate *seq; /* [type * ncpus + cpu] */
 	struct fb_run_totals tot;
 };
 
@@ -37,11 +40,23 @@ static uint64_t win_end(const struct fb_batcher *b, uint64_t w)
 	return (w + 1) * b->o.interval_ns;
 }
 
+static void free_families(const struct fb_family *fams)
+{
+	int t;
+
+	for (t = 0; t < FB_REC_TYPES; t++)
+		if (fams[t].ops)
+			fams[t].ops->free(fams[t].priv);
+}
+
 static void open_window(struct fb_batcher *b, uint64_t w)
 {
 	struct open_batch *ob = &b->ob[w & 1];
+	int t;
 
-	fb_agg__reset(ob->agg);
+	for (t = 0; t < FB_REC_TYPES; t++)
+		if (b->o.fams[t].ops)
+			b->o.fams[t].ops->reset(b->o.fams[t].priv, (int)(w & 1));
 	memset(&ob->st, 0, sizeof(ob->st));
 	ob->st.number = w - b->first + 1;
 	ob->st.start_ns = win_start(b, w);
@@ -52,28 +67,32 @@ struct fb_batcher *fb_batcher__new(const struct fb_batcher_opts *opts)
 {
 	struct fb_batcher *b;
 	uint64_t k0, iv = opts->interval_ns;
+	int t;
 
+	for (t = 0; t < FB_REC_TYPES; t++) {
+		const struct fb_family_ops *ops = opts->fams[t].ops;
+
+		if (ops && (ops->type != t || ops->rec_len < sizeof(struct fb_rec_hdr)))
+			iv = 0;
+	}
 	if (!iv || !opts->ncpus || !opts->emit || !opts->clock) {
+		free_families(opts->fams);
 		errno = EINVAL;
 		return NULL;
 	}
 	b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!b) {
+		free_families(opts->fams);
 		return NULL;
+	}
 	b->o = *opts;
 	/* batch 1 runs from start to a window boundary at least half an
 	 * interval away, so no batch is shorter than I/2 or longer than 3I/2 */
 	k0 = opts->start_ns / iv;
 	b->first = (k0 + 1) * iv - opts->start_ns < iv / 2 ? k0 + 1 : k0;
 	b->b = b->first;
-	b->last_seq = calloc(opts->ncpus, sizeof(*b->last_seq));
-	b->pre_lost = calloc(opts->ncpus, sizeof(*b->pre_lost));
-	b->acct_lost = calloc(opts->ncpus, sizeof(*b->acct_lost));
-	b->topbuf = calloc(opts->max_flows, sizeof(*b->topbuf));
-	b->ob[0].agg = fb_agg__new(opts->max_flows);
-	b->ob[1].agg = fb_agg__new(opts->max_flows);
-	if (!b->last_seq || !b->pre_lost || !b->acct_lost || !b->topbuf || !b->ob[0].agg ||
-	    !b->ob[1].agg) {
+	b->seq = calloc((size_t)opts->ncpus * FB_REC_TYPES, sizeof(*b->seq));
+	if (!b->seq) {
 		fb_batcher__free(b);
 		errno = ENOMEM;
 		return NULL;
@@ -87,57 +106,38 @@ void fb_batcher__free(struct fb_batcher *b)
 {
 	if (!b)
 		return;
-	fb_agg__free(b->ob[0].agg);
-	fb_agg__free(b->ob[1].agg);
-	free(b->topbuf);
-	free(b->acct_lost);
-	free(b->pre_lost);
-	free(b->last_seq);
+	free_families(b->o.fams);
+	free(b->seq);
 	free(b);
 }
 
 static int emit_window(struct fb_batcher *b, struct open_batch *ob, uint64_t now_ns)
 {
 	struct fb_batch_stats *st = &ob->st;
-	struct fb_flow rest;
-	uint64_t t0 = b->o.clock(b->o.clock_ctx), keys_over;
+	uint64_t t0 = b->o.clock(b->o.clock_ctx);
 	struct fb_batch_view v;
-	int err;
+	int t, err, slot = (int)(ob - b->ob);
 
-	v.overflow = fb_agg__overflow(ob->agg, &keys_over);
-	st->overflow = v.overflow->packets;
-	st->flows = fb_agg__count(ob->agg);
-	st->seen = st->packets + st->lost;
+	memset(&v, 0, sizeof(v));
+	for (t = 0; t < FB_REC_TYPES; t++)
+		st->led[t].seen = st->led[t].records + st->led[t].lost;
 	st->delay_ns = (int64_t)(now_ns - st->end_ns);
-	v.st = st;
-	if (!b->o.top && !b->o.sort_all) {
-		const struct fb_flow *rows = fb_agg__rows(ob->agg);
-		uint32_t i;
-
-		v.ntop = fb_agg__count(ob->agg);
-		for (i = 0; i < v.ntop; i++)
-			b->topbuf[i] = &rows[i];
-		memset(&rest, 0, sizeof(rest));
-		v.rest_flows = 0;
-	} else {
-		v.ntop = fb_agg__top(ob->agg, b->o.top, b->topbuf, &rest, &v.rest_flows);
-	}
-	v.clock = b->o.clock;
-	v.clock_ctx = b->o.clock_ctx;
-	v.top = b->topbuf;
-	v.rest = &rest;
+	for (t = 0; t < FB_REC_TYPES; t++)
+		if (b->o.fams[t].ops)
+			v.fam[t] = b->o.fams[t].ops->view(b->o.fams[t].priv, slot, st);
 	st->proc_ns += b->o.clock(b->o.clock_ctx) - t0;
+	v.st = st;
 	err = b->o.emit(b->o.emit_ctx, &v);
 
 	b->emitted++;
 	b->tot.batches++;
-	b->tot.seen += st->seen;
-	b->tot.packets += st->packets;
-	b->tot.bytes += st->bytes;
-	b->tot.lost += st->lost;
-	b->tot.parse_errors += st->parse_errors;
 	b->tot.late += st->late;
-	b->tot.overflow += st->overflow;
+	b->tot.unknown += st->unknown;
+	for (t = 0; t < FB_REC_TYPES; t++) {
+		b->tot.led[t].seen += st->led[t].seen;
+		b->tot.led[t].records += st->led[t].records;
+		b->tot.led[t].lost += st->led[t].lost;
+	}
 	return err < 0 ? err : 0;
 }
 
@@ -169,28 +169,30 @@ static bool overtakes(const struct fb_batcher *b, uint64_t ts)
 	return !b->done && ts >= (b->b + 2) * b->o.interval_ns;
 }
 
-static uint64_t ledger(struct fb_batcher *b, const struct fb_pkt *r, struct fb_batch_stats *st)
+static uint64_t ledger(struct fb_batcher *b, const struct fb_rec_hdr *r, struct fb_ledger *led)
 {
-	uint32_t c = r->cpu, d;
+	struct seqstate *q;
+	uint32_t d;
 	uint64_t gap, absorb;
 
-	if (c >= b->o.ncpus)
+	if (r->cpu >= b->o.ncpus)
 		return 0;
-	d = r->seq - b->last_seq[c];
+	q = &b->seq[(size_t)r->type * b->o.ncpus + r->cpu];
+	d = r->seq - q->last_seq;
 	if (d == 0 || d > 0x80000000u) {
 		b->tot.reordered++;
-		if (d && st->lost && b->acct_lost[c]) {
-			st->lost--;
-			b->acct_lost[c]--;
+		if (d && led->lost && q->acct_lost) {
+			led->lost--;
+			q->acct_lost--;
 		}
 		return 0;
 	}
-	b->last_seq[c] = r->seq;
+	q->last_seq = r->seq;
 	gap = d - 1;
-	absorb = gap < b->pre_lost[c] ? gap : b->pre_lost[c];
-	b->pre_lost[c] -= absorb;
+	absorb = gap < q->pre_lost ? gap : q->pre_lost;
+	q->pre_lost -= absorb;
 	gap -= absorb;
-	b->acct_lost[c] += gap;
+	q->acct_lost += gap;
 	return gap;
 }
 
@@ -225,66 +227,53 @@ static int place(struct fb_batcher *b, uint64_t ts, uint64_t *w, bool *late)
 	return 0;
 }
 
-int fb_batcher__add(struct fb_batcher *b, const struct fb_pkt *recs, uint32_t n)
+int fb_batcher__add(struct fb_batcher *b, const void *recs, uint32_t n)
 {
-	struct fb_key keys[CHUNK];
-	uint64_t hash[CHUNK], win[CHUNK];
-	bool late[CHUNK];
-	uint32_t i, j, m;
+	const struct fb_family *fam;
+	const uint8_t *base = recs;
+	uint8_t slot[CHUNK];
+	uint32_t i, j, m, len;
+	uint8_t type;
 	int err;
 
+	if (!n)
+		return 0;
+	type = ((const struct fb_rec_hdr *)recs)->type;
+	if (type >= FB_REC_TYPES || !b->o.fams[type].ops)
+		return -EINVAL;
+	fam = &b->o.fams[type];
+	len = fam->ops->rec_len;
 	for (i = 0; i < n; i += m) {
 		m = n - i < CHUNK ? n - i : CHUNK;
-		/* pass 1: window and key */
 		for (j = 0; j < m; j++) {
-			const struct fb_pkt *r = &recs[i + j];
+			const struct fb_rec_hdr *r = (const void *)(base + (size_t)(i + j) * len);
+			struct fb_ledger *led;
+			uint64_t w;
+			bool late;
 
-			if (r->type != FB_REC_PKT) {
-				win[j] = UINT64_MAX;
-				continue;
-			}
 			/* a record that emits windows must wait until the records
 			 * before it are in their tables: end the chunk here */
 			if (j && overtakes(b, r->ts_ns)) {
 				m = j;
 				break;
 			}
-			err = place(b, r->ts_ns, &win[j], &late[j]);
+			err = place(b, r->ts_ns, &w, &late);
 			if (err)
 				return err;
-			fb_key_build(&b->o.keys, r, &keys[j]);
+			slot[j] = (uint8_t)(w & 1);
+			led = &b->ob[w & 1].st.led[type];
+			led->lost += ledger(b, r, led);
+			led->records++;
+			b->ob[w & 1].st.late += late;
 		}
-		/* pass 2: hashes (a short loop, so the CPU overlaps several of
-		 * their multiply chains); prefetch the buckets */
-		for (j = 0; j < m; j++) {
-			if (win[j] == UINT64_MAX)
-				continue;
-			hash[j] = fb_key_hash(&keys[j]);
-			fb_agg__prefetch(b->ob[win[j] & 1].agg, hash[j]);
-		}
-		/* the buckets have arrived meanwhile: prefetch the rows, when
-		 * the table has grown too big to stay in cache */
-		if (fb_agg__count(b->ob[0].agg) >= BIG_TABLE || fb_agg__count(b->ob[1].agg) >= BIG_TABLE)
-			for (j = 0; j < m; j++)
-				if (win[j] != UINT64_MAX)
-					fb_agg__prefetch_row(b->ob[win[j] & 1].agg, hash[j]);
-		/* pass 3: ledger and table updates */
-		for (j = 0; j < m; j++) {
-			const struct fb_pkt *r = &recs[i + j];
-			struct open_batch *ob;
-
-			if (win[j] == UINT64_MAX)
-				continue;
-			ob = &b->ob[win[j] & 1];
-			ob->st.lost += ledger(b, r, &ob->st);
-			ob->st.packets++;
-			ob->st.bytes += r->wire_len;
-			ob->st.late += late[j];
-			ob->st.parse_errors += !!(r->flags & FB_F_PARSE_ERR);
-			fb_agg__add(ob->agg, &keys[j], hash[j], r->wire_len, r->ts_ns, r->tcp_flags);
-		}
+		fam->ops->add(fam->priv, base + (size_t)i * len, m, slot);
 	}
 	return 0;
+}
+
+void fb_batcher__unknown(struct fb_batcher *b, uint64_t n)
+{
+	b->ob[b->b & 1].st.unknown += n;
 }
 
 void fb_batcher__charge(struct fb_batcher *b, uint64_t ns)
@@ -292,19 +281,22 @@ void fb_batcher__charge(struct fb_batcher *b, uint64_t ns)
 	b->ob[b->b & 1].st.proc_ns += ns;
 }
 
-void fb_batcher__sync_lost(struct fb_batcher *b, const uint64_t *kernel_lost)
+void fb_batcher__sync_lost(struct fb_batcher *b, uint8_t type, const uint64_t *kernel_lost)
 {
 	uint32_t c;
 
+	if (type >= FB_REC_TYPES)
+		return;
 	for (c = 0; c < b->o.ncpus; c++) {
+		struct seqstate *q = &b->seq[(size_t)type * b->o.ncpus + c];
 		uint64_t extra;
 
-		if (kernel_lost[c] <= b->acct_lost[c])
+		if (kernel_lost[c] <= q->acct_lost)
 			continue;
-		extra = kernel_lost[c] - b->acct_lost[c];
-		b->pre_lost[c] += extra;
-		b->acct_lost[c] += extra;
-		b->ob[b->b & 1].st.lost += extra;
+		extra = kernel_lost[c] - q->acct_lost;
+		q->pre_lost += extra;
+		q->acct_lost += extra;
+		b->ob[b->b & 1].st.led[type].lost += extra;
 	}
 }
 
@@ -349,7 +341,7 @@ uint64_t fb_batcher__next_deadline(const struct fb_batcher *b)
 int fb_batcher__finish(struct fb_batcher *b, uint64_t now_ns, enum fb_finish how)
 {
 	struct open_batch *cur, *next;
-	int err;
+	int t, err;
 
 	if (how == FB_FINISH_PARTIAL) {
 		while (win_end(b, b->b) <= now_ns) {
@@ -361,12 +353,14 @@ int fb_batcher__finish(struct fb_batcher *b, uint64_t now_ns, enum fb_finish how
 	cur = &b->ob[b->b & 1];
 	next = &b->ob[(b->b + 1) & 1];
 	/* anything already in the next window joins the last batch */
-	fb_agg__merge(cur->agg, next->agg);
-	cur->st.packets += next->st.packets;
-	cur->st.bytes += next->st.bytes;
-	cur->st.lost += next->st.lost;
-	cur->st.parse_errors += next->st.parse_errors;
+	for (t = 0; t < FB_REC_TYPES; t++) {
+		if (b->o.fams[t].ops)
+			b->o.fams[t].ops->merge(b->o.fams[t].priv, (int)(b->b & 1), (int)((b->b + 1) & 1));
+		cur->st.led[t].records += next->st.led[t].records;
+		cur->st.led[t].lost += next->st.led[t].lost;
+	}
 	cur->st.late += next->st.late;
+	cur->st.unknown += next->st.unknown;
 	cur->st.proc_ns += next->st.proc_ns;
 	if (now_ns >= cur->st.start_ns)
 		cur->st.end_ns = now_ns;

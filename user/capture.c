@@ -14,6 +14,7 @@
 #include <linux/if_link.h>
 #include "capture.h"
 #include "flowbatch.skel.h"
+#include "linktype.h"
 #include "log.h"
 
 /* libbpf 1.1 and Debian 12's headers predate tcx: the kernel's values */
@@ -34,6 +35,8 @@ struct iface {
 	int tcx_in, tcx_out;
 	bool cls_in, cls_out; /* clsact filters we attached */
 	bool made_qdisc; /* the clsact qdisc did not exist before us */
+	bool gone; /* the interface was deleted while we ran */
+	enum fb_linkkind link; /* read at attach: picks the program variant */
 	const char *method;
 };
 
@@ -41,7 +44,8 @@ struct iface {
 
 struct fb_capture {
 	struct flowbatch *skel;
-	const struct fb_config *cfg;
+	struct fb_capture_opts o;
+	const struct fb_capture_opts *cfg; /* = &o */
 	int ring_fds[FB_MAX_RINGS]; /* per-CPU rings we created; -1 unused */
 	uint32_t nrings;
 	uint64_t ring_size;
@@ -52,70 +56,31 @@ struct fb_capture {
 	char method[64];
 };
 
+/* libbpf's messages go through the logger: its warnings are shown, its
+ * info and debug output with -v. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (fb_log_level() < FB_LOG_DEBUG)
+	enum fb_log_level l = level == LIBBPF_WARN ? FB_LOG_WARN : FB_LOG_DEBUG;
+
+	if (l > fb_log_level())
 		return 0;
-	/* libbpf's messages start with "libbpf: " already */
-	fputs("flowbatch: ", stderr);
-	return vfprintf(stderr, fmt, ap);
+	fb_vlog(l, fmt, ap);
+	return 0;
 }
 
-int fb_default_route_iface(char *name, size_t len)
-{
-	char line[512], ifn[64];
-	unsigned long dst, mask, metric, best = ~0ul;
-	unsigned flags;
-	FILE *f = fopen("/proc/net/route", "r");
-	int found = 0;
-
-	if (f) {
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%63s %lx %*x %x %*d %*d %lu %lx", ifn, &dst, &flags, &metric,
-				   &mask) != 5)
-				continue;
-			if (dst || mask || !(flags & 1 /* RTF_UP */) || metric >= best)
-				continue;
-			best = metric;
-			snprintf(name, len, "%s", ifn);
-			found = 1;
-		}
-		fclose(f);
-	}
-	if (found)
-		return 0;
-	f = fopen("/proc/net/ipv6_route", "r");
-	if (f) {
-		char d[40];
-		unsigned plen;
-
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%32s %x %*s %*s %*s %lx %*s %*s %*s %63s", d, &plen, &metric, ifn) != 4)
-				continue;
-			if (plen || strcmp(d, "00000000000000000000000000000000") || !strcmp(ifn, "lo") ||
-			    metric >= best)
-				continue;
-			best = metric;
-			snprintf(name, len, "%s", ifn);
-			found = 1;
-		}
-		fclose(f);
-	}
-	return found ? 0 : -ENOENT;
-}
-
-static bool want_in(const struct fb_config *cfg)
+static bool want_in(const struct fb_capture_opts *cfg)
 {
 	return cfg->dir & FB_DIR_IN;
 }
 
-static bool want_out(const struct fb_config *cfg)
+static bool want_out(const struct fb_capture_opts *cfg)
 {
 	return cfg->dir & FB_DIR_OUT;
 }
 
-struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size_t errlen)
+struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 {
+	const struct fb_capture_opts *cfg;
 	struct fb_capture *c;
 	uint64_t rs;
 	uint32_t k;
@@ -124,10 +89,12 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 	libbpf_set_print(libbpf_print);
 	c = calloc(1, sizeof(*c));
 	if (!c) {
-		snprintf(err, errlen, "out of memory");
+		fb_err("out of memory\n");
+		errno = ENOMEM;
 		return NULL;
 	}
-	c->cfg = cfg;
+	c->o = *opts;
+	c->cfg = cfg = &c->o;
 	for (i = 0; i < FB_MAX_IFACES; i++) {
 		c->ifs[i].xdp_link = c->ifs[i].tcx_in = c->ifs[i].tcx_out = -1;
 	}
@@ -137,7 +104,7 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 		snprintf(f->name, sizeof(f->name), "%s", cfg->ifaces[i]);
 		f->ifindex = if_nametoindex(f->name);
 		if (!f->ifindex) {
-			snprintf(err, errlen, "no such interface '%s'", f->name);
+			fb_err("no such interface '%s'\n", f->name);
 			free(c);
 			errno = ENODEV;
 			return NULL;
@@ -150,8 +117,7 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 	for (k = 0; k < FB_MAX_RINGS; k++)
 		c->ring_fds[k] = -1;
 	if (!cfg->shared_ring && c->ncpus > FB_MAX_RINGS) {
-		snprintf(err, errlen, "%u CPUs: use --ring shared (at most %d per-CPU rings)", c->ncpus,
-			 FB_MAX_RINGS);
+		fb_err("%u CPUs: use --ring shared (at most %d per-CPU rings)\n", c->ncpus, FB_MAX_RINGS);
 		free(c);
 		errno = EINVAL;
 		return NULL;
@@ -162,7 +128,7 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 	c->skel = flowbatch__open();
 	if (!c->skel) {
 		e = errno;
-		snprintf(err, errlen, "cannot open BPF object: %s", strerror(e));
+		fb_err("cannot open BPF object: %s\n", strerror(e));
 		goto err_free;
 	}
 	/* wake the consumer at a quarter full, then again every 1/16 */
@@ -183,21 +149,26 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 		if (tmpl >= 0)
 			bpf_map__set_inner_map_fd(c->skel->maps.fb_rings, tmpl);
 	}
-	bpf_program__set_autoload(c->skel->progs.fb_xdp, cfg->hook == FB_HOOK_XDP);
-	bpf_program__set_autoload(c->skel->progs.fb_tc_in, cfg->hook == FB_HOOK_TC && want_in(cfg));
-	bpf_program__set_autoload(c->skel->progs.fb_tc_out, want_out(cfg));
+	bpf_program__set_autoload(c->skel->progs.fb_xdp, cfg->n_ifaces && cfg->hook == FB_HOOK_XDP);
+	bpf_program__set_autoload(c->skel->progs.fb_tc_in,
+				  cfg->n_ifaces && cfg->hook == FB_HOOK_TC && want_in(cfg));
+	bpf_program__set_autoload(c->skel->progs.fb_tc_out, cfg->n_ifaces && want_out(cfg));
+	/* the raw-IP variants (no link header) only when an interface needs them */
+	bool raw_ip = fb_linktype_any_raw_ip(cfg->ifaces, cfg->n_ifaces);
+	bpf_program__set_autoload(c->skel->progs.fb_xdp_l3, raw_ip && cfg->hook == FB_HOOK_XDP);
+	bpf_program__set_autoload(c->skel->progs.fb_tc_in_l3,
+				  raw_ip && cfg->hook == FB_HOOK_TC && want_in(cfg));
+	bpf_program__set_autoload(c->skel->progs.fb_tc_out_l3, raw_ip && want_out(cfg));
 	e = flowbatch__load(c->skel);
 	if (tmpl >= 0)
 		close(tmpl);
 	if (e) {
 		e = -e;
 		if (e == EPERM || (e == EACCES && geteuid() != 0))
-			snprintf(err, errlen,
-				 "permission denied loading BPF programs: run as root (or with CAP_BPF, "
-				 "CAP_NET_ADMIN and CAP_PERFMON)");
+			fb_err("permission denied loading BPF programs: run as root (or with CAP_BPF, "
+			       "CAP_NET_ADMIN and CAP_PERFMON)\n");
 		else
-			snprintf(err, errlen, "cannot load BPF programs: %s (run with -v for details)",
-				 strerror(e));
+			fb_err("cannot load BPF programs: %s (run with -v for details)\n", strerror(e));
 		goto err_destroy;
 	}
 	if (!cfg->shared_ring) {
@@ -210,14 +181,16 @@ struct fb_capture *fb_capture__open(const struct fb_config *cfg, char *err, size
 				e = errno;
 				if (fd >= 0)
 					close(fd);
-				snprintf(err, errlen, "cannot create %u ring buffers of %llu bytes: %s",
-					 c->ncpus, (unsigned long long)rs, strerror(e));
+				fb_err("cannot create %u ring buffers of %llu bytes: %s\n", c->ncpus,
+				       (unsigned long long)rs, strerror(e));
 				goto err_rings;
 			}
 			c->ring_fds[k] = fd;
 		}
 		c->nrings = c->ncpus;
 	} else {
+		/* the skeleton owns this one: not closed with the per-CPU ones */
+		c->ring_fds[0] = bpf_map__fd(c->skel->maps.fb_ring);
 		c->nrings = 1;
 	}
 	return c;
@@ -253,9 +226,20 @@ static int attach_xdp(struct fb_capture *c, struct iface *f, char *err, size_t e
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
 	LIBBPF_OPTS(bpf_link_create_opts, lo);
-	int prog = bpf_program__fd(c->skel->progs.fb_xdp);
+	bool raw_ip = f->link == FB_LINK_RAW_IP;
+	int prog = bpf_program__fd(raw_ip ? c->skel->progs.fb_xdp_l3 : c->skel->progs.fb_xdp);
 	char pname[32];
 	int fd;
+
+	/* no driver gives a link without an Ethernet header native XDP: the
+	 * kernel runs XDP there on the skb (generic mode) only */
+	if (raw_ip && c->cfg->xdp_mode == FB_XDP_NATIVE) {
+		snprintf(err, errlen,
+			 "%s has no link header (raw IP): XDP runs there in generic mode only; use "
+			 "--xdp-mode generic, or --hook tc",
+			 f->name);
+		return -EOPNOTSUPP;
+	}
 
 	if (!bpf_xdp_query((int)f->ifindex, 0, &q) && q.prog_id) {
 		prog_name_by_id(q.prog_id, pname, sizeof(pname));
@@ -279,7 +263,7 @@ static int attach_xdp(struct fb_capture *c, struct iface *f, char *err, size_t e
 	}
 	if (c->cfg->xdp_mode == FB_XDP_NATIVE)
 		lo.flags = XDP_FLAGS_DRV_MODE;
-	else if (c->cfg->xdp_mode == FB_XDP_GENERIC)
+	else if (c->cfg->xdp_mode == FB_XDP_GENERIC || raw_ip)
 		lo.flags = XDP_FLAGS_SKB_MODE;
 	fd = bpf_link_create(prog, (int)f->ifindex, BPF_XDP, &lo);
 	if (fd < 0) {
@@ -294,9 +278,17 @@ static int attach_xdp(struct fb_capture *c, struct iface *f, char *err, size_t e
 	return 0;
 }
 
+/* the TC program for f's link type and the direction */
+static struct bpf_program *tc_prog(struct fb_capture *c, struct iface *f, bool egress)
+{
+	if (f->link == FB_LINK_RAW_IP)
+		return egress ? c->skel->progs.fb_tc_out_l3 : c->skel->progs.fb_tc_in_l3;
+	return egress ? c->skel->progs.fb_tc_out : c->skel->progs.fb_tc_in;
+}
+
 static int attach_tcx(struct fb_capture *c, struct iface *f, bool egress)
 {
-	struct bpf_program *p = egress ? c->skel->progs.fb_tc_out : c->skel->progs.fb_tc_in;
+	struct bpf_program *p = tc_prog(c, f, egress);
 	int fd = bpf_link_create(bpf_program__fd(p), (int)f->ifindex,
 				 egress ? BPF_TCX_EGRESS : BPF_TCX_INGRESS, NULL);
 
@@ -311,7 +303,8 @@ static int attach_tcx(struct fb_capture *c, struct iface *f, bool egress)
 
 static bool is_ours(const char *name)
 {
-	return !strcmp(name, "fb_tc_in") || !strcmp(name, "fb_tc_out");
+	return !strcmp(name, "fb_tc_in") || !strcmp(name, "fb_tc_out") ||
+	       !strcmp(name, "fb_tc_in_l3") || !strcmp(name, "fb_tc_out_l3");
 }
 
 static int attach_clsact(struct fb_capture *c, struct iface *f, bool egress, char *err, size_t errlen)
@@ -319,7 +312,7 @@ static int attach_clsact(struct fb_capture *c, struct iface *f, bool egress, cha
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)f->ifindex,
 		    .attach_point = egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, q, .handle = FB_TC_HANDLE, .priority = FB_TC_PRIO);
-	struct bpf_program *p = egress ? c->skel->progs.fb_tc_out : c->skel->progs.fb_tc_in;
+	struct bpf_program *p = tc_prog(c, f, egress);
 	char pname[32];
 	int e;
 
@@ -378,14 +371,23 @@ static int attach_tc(struct fb_capture *c, struct iface *f, bool egress, char *e
 	return e;
 }
 
-int fb_capture__attach(struct fb_capture *c, char *err, size_t errlen)
+int fb_capture__attach(struct fb_capture *c)
 {
-	const struct fb_config *cfg = c->cfg;
+	const struct fb_capture_opts *cfg = c->cfg;
+	char err[512] = "";
+	size_t errlen = sizeof(err);
 	int i, e = 0;
 
 	for (i = 0; i < c->n && !e; i++) {
 		struct iface *f = &c->ifs[i];
 
+		/* a link layer the parser cannot read is refused here, before
+		 * anything is attached, rather than turned into made-up flows */
+		f->link = fb_linktype_of(f->name, err, errlen);
+		if (f->link == FB_LINK_UNSUPPORTED) {
+			e = -EPROTONOSUPPORT;
+			break;
+		}
 		if (want_in(cfg))
 			e = cfg->hook == FB_HOOK_XDP ? attach_xdp(c, f, err, errlen)
 						     : attach_tc(c, f, false, err, errlen);
@@ -393,9 +395,12 @@ int fb_capture__attach(struct fb_capture *c, char *err, size_t errlen)
 			e = attach_tc(c, f, true, err, errlen);
 	}
 	if (e) {
+		fb_err("%s\n", err);
 		fb_capture__detach(c);
 		return e;
 	}
+	if (!c->n)
+		return 0;
 	snprintf(c->method, sizeof(c->method), "%s%s%s", c->ifs[0].method ? c->ifs[0].method : "",
 		 cfg->hook == FB_HOOK_XDP && want_out(cfg) ? " + tc egress" : "", "");
 	return 0;
@@ -445,10 +450,10 @@ void fb_capture__free(struct fb_capture *c)
 	if (!c)
 		return;
 	fb_capture__detach(c);
-	flowbatch__destroy(c->skel);
-	for (k = 0; k < c->nrings; k++)
+	for (k = 0; k < c->nrings && !c->cfg->shared_ring; k++)
 		if (c->ring_fds[k] >= 0)
 			close(c->ring_fds[k]);
+	flowbatch__destroy(c->skel);
 	free(c);
 }
 
@@ -457,19 +462,12 @@ uint32_t fb_capture__nrings(const struct fb_capture *c)
 	return c->nrings;
 }
 
-int fb_capture__ring_fd(const struct fb_capture *c, uint32_t i)
-{
-	if (c->cfg->shared_ring)
-		return bpf_map__fd(c->skel->maps.fb_ring);
-	return c->ring_fds[i];
-}
-
 uint64_t fb_capture__ring_size(const struct fb_capture *c)
 {
 	return c->ring_size;
 }
 
-uint64_t fb_default_ring_size(const struct fb_config *cfg, uint32_t ncpus)
+uint64_t fb_default_ring_size(const struct fb_capture_opts *cfg, uint32_t ncpus)
 {
 	uint64_t rs = 8u << 20;
 
@@ -488,23 +486,44 @@ uint32_t fb_capture__ncpus(const struct fb_capture *c)
 	return c->ncpus;
 }
 
-int fb_capture__counters(const struct fb_capture *c, struct fb_counters *percpu,
-			 struct fb_counters *sum)
+int fb_capture__counters(void *ctx, uint8_t type, struct fb_counters *percpu)
 {
-	uint32_t key = FB_REC_PKT, i;
+	struct fb_capture *c = ctx;
+	uint32_t key = type;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.fb_counters), &key, percpu))
 		return -errno;
-	if (sum) {
-		memset(sum, 0, sizeof(*sum));
-		for (i = 0; i < c->ncpus; i++) {
-			sum->seen += percpu[i].seen;
-			sum->lost += percpu[i].lost;
-			sum->parse_err += percpu[i].parse_err;
-			sum->wakeups += percpu[i].wakeups;
-		}
-	}
 	return 0;
+}
+
+const int *fb_capture__ring_fds(const struct fb_capture *c)
+{
+	return c->ring_fds;
+}
+
+int fb_capture__iface_gone(struct fb_capture *c, uint32_t ifindex)
+{
+	int i, left = 0;
+
+	for (i = 0; i < c->n; i++) {
+		struct iface *f = &c->ifs[i];
+
+		if (f->ifindex == ifindex && !f->gone) {
+			/* its links died with it; close our ends, and forget the
+			 * clsact filters, which went with the device */
+			if (f->xdp_link >= 0)
+				close(f->xdp_link);
+			if (f->tcx_in >= 0)
+				close(f->tcx_in);
+			if (f->tcx_out >= 0)
+				close(f->tcx_out);
+			f->xdp_link = f->tcx_in = f->tcx_out = -1;
+			f->cls_in = f->cls_out = f->made_qdisc = false;
+			f->gone = true;
+		}
+		left += !f->gone;
+	}
+	return left;
 }
 
 int fb_capture__ifaces(const struct fb_capture *c, const uint32_t **ifindexes)

@@ -1,5 +1,6 @@
-/* Command line: one table of options gives parsing, defaults and --help.
- * Parsing fills a struct fb_config and never exits or prints by itself. */
+/* Command line: one typed table of options gives parsing, validation,
+ * defaults and --help (cli.c). Parsing fills a struct fb_config and never
+ * exits or prints by itself, except --help/--version on the given stream. */
 #ifndef FB_CLI_H
 #define FB_CLI_H
 #include <stdbool.h>
@@ -7,45 +8,58 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "agg.h"
+#include "capture.h"
+#include "out.h"
 
-#define FB_MAX_IFACES 16
-#define FB_IFNAMSIZ 16
-
-enum fb_hook { FB_HOOK_TC, FB_HOOK_XDP };
-enum fb_dir { FB_DIR_IN = 1, FB_DIR_OUT = 2, FB_DIR_BOTH = 3 };
-enum fb_output { FB_OUT_AUTO, FB_OUT_TABLE, FB_OUT_JSONL };
-enum fb_tc_mode { FB_TC_AUTO, FB_TC_TCX, FB_TC_CLSACT };
-enum fb_xdp_mode { FB_XDP_AUTO, FB_XDP_NATIVE, FB_XDP_GENERIC };
+#define FB_MAX_WRITES 8 /* -w outputs */
 
 struct fb_config {
-	char ifaces[FB_MAX_IFACES][FB_IFNAMSIZ];
-	int n_ifaces; /* 0: use the default route's interface */
-	enum fb_hook hook;
-	enum fb_dir dir;
+	struct fb_capture_opts cap; /* -i, --hook, --direction, rings, attach modes */
 	uint64_t interval_ns;
 	uint64_t grace_ns;
 	char keys_str[256];
 	struct fb_keyspec keys;
 	uint32_t top; /* 0 = all */
 	bool top_set;
-	enum fb_output output;
+	enum fb_format output; /* -o: the stdout format */
 	uint64_t count; /* 0 = unlimited */
 	uint64_t duration_ns; /* 0 = unlimited */
-	uint64_t ring_size; /* bytes per ring; 0 = choose from the CPU count */
-	bool shared_ring; /* one ring for all CPUs instead of one per CPU */
 	uint32_t max_flows;
-	bool force;
-	enum fb_tc_mode tc_mode;
-	enum fb_xdp_mode xdp_mode;
 	int verbose;
+	/* file outputs */
+	const char *writes[FB_MAX_WRITES]; /* -w PATH (pointers into argv) */
+	int n_writes;
+	uint64_t rotate_secs; /* -G */
+	uint64_t rotate_bytes; /* -C */
+	uint32_t keep_files; /* -W */
+	/* prometheus, ipfix */
+	char prom_addr[128];
+	char prom_keys[256];
+	uint32_t prom_max_series;
+	char ipfix_addr[128];
+	uint32_t ipfix_domain;
+	/* kernel events */
+	char events_str[128];
+	uint32_t events; /* enum fb_event_bit */
+
+	/* derived by fb_cli_parse: every output to open, stdout first */
+	struct fb_out_opts outs[FB_MAX_WRITES + 3];
+	int n_outs;
 };
 
 enum fb_cli_result { FB_CLI_RUN = 0, FB_CLI_EXIT_OK = 1, FB_CLI_BAD = -1 };
 
 /* Fills cfg from argv. FB_CLI_EXIT_OK after --help/--version (printed to
- * out); FB_CLI_BAD with a one-line reason in err. */
+ * out); FB_CLI_BAD with a one-line reason in err. cfg keeps pointers into
+ * argv. */
 enum fb_cli_result fb_cli_parse(int argc, char **argv, struct fb_config *cfg, FILE *out,
 				char *err, size_t errlen);
+
+/* Settles what depends on the machine: the stdout format when -o was not
+ * given (table on a terminal, else jsonl), -n's default (20 for a table,
+ * all otherwise), and the default route's interface when neither -i nor
+ * --events was given. 0, or -ENOENT when there is no default route. */
+int fb_config_resolve(struct fb_config *cfg, bool stdout_is_tty);
 
 /* "250ms", "1s", "2m", "1h", "500us"; bare numbers are seconds. */
 int fb_parse_duration(const char *s, uint64_t *ns);

@@ -1,6 +1,8 @@
 /* Text helpers shared by the sinks. */
 #include <arpa/inet.h>
 #include <string.h>
+#include <time.h>
+#include "agg.h"
 #include "fmt.h"
 
 bool fb_addr_is_v4(const uint8_t a[16])
@@ -118,4 +120,64 @@ const char *fb_fmt_tcp_flags(uint8_t flags, char *buf, size_t len)
 			buf[n++] = names[i];
 	buf[n] = '\0';
 	return buf;
+}
+
+bool fb_key_is_ipv6(const struct fb_key *k, uint32_t key_fields)
+{
+	if (key_fields & FB_K_ETYPE)
+		return k->ethertype == FB_ETH_P_IPV6;
+	/* without EtherType in the key, the addresses tell (v4-mapped or not) */
+	if (key_fields & FB_K_SRC)
+		return !fb_addr_is_v4(k->src);
+	if (key_fields & FB_K_DST)
+		return !fb_addr_is_v4(k->dst);
+	return false;
+}
+
+bool fb_key_is_ip(const struct fb_key *k, uint32_t key_fields)
+{
+	static const uint8_t zero[16];
+
+	if (key_fields & FB_K_ETYPE)
+		return k->ethertype == FB_ETH_P_IP || k->ethertype == FB_ETH_P_IPV6;
+	/* a non-IP frame has protocol 0 and all-zero addresses in its key */
+	if ((key_fields & FB_K_PROTO) && k->proto)
+		return true;
+	if ((key_fields & FB_K_SRC) && memcmp(k->src, zero, 16))
+		return true;
+	if ((key_fields & FB_K_DST) && memcmp(k->dst, zero, 16))
+		return true;
+	return !(key_fields & (FB_K_PROTO | FB_K_SRC | FB_K_DST));
+}
+
+bool fb_key_is_icmp(const struct fb_key *k, uint32_t key_fields)
+{
+	if (!(key_fields & FB_K_PROTO) || !fb_key_is_ip(k, key_fields))
+		return false;
+	if (k->proto == 1)
+		return !fb_key_is_ipv6(k, key_fields) || !(key_fields & (FB_K_ETYPE | FB_K_SRC | FB_K_DST));
+	if (k->proto == 58)
+		return fb_key_is_ipv6(k, key_fields) || !(key_fields & (FB_K_ETYPE | FB_K_SRC | FB_K_DST));
+	return false;
+}
+
+int64_t fb_mono_to_epoch_ns(void)
+{
+	struct timespec r, m1, m2;
+
+	/* the wall clock read between two monotonic reads */
+	clock_gettime(CLOCK_MONOTONIC, &m1);
+	clock_gettime(CLOCK_REALTIME, &r);
+	clock_gettime(CLOCK_MONOTONIC, &m2);
+	return ((int64_t)r.tv_sec * 1000000000 + r.tv_nsec) -
+	       (((int64_t)m1.tv_sec * 1000000000 + m1.tv_nsec) / 2 +
+		((int64_t)m2.tv_sec * 1000000000 + m2.tv_nsec) / 2);
+}
+
+uint64_t fb_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }

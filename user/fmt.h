@@ -23,15 +23,20 @@ const char *fb_proto_name(uint8_t proto); /* "tcp", or NULL if unnamed */
 /* TCP flags as letters in bit order, FSRPAUEC: SYN|ACK -> "SA" */
 const char *fb_fmt_tcp_flags(uint8_t flags, char *buf, size_t len);
 
-struct fb_ifnames; /* ifindex -> name, filled by the capture side */
-typedef const char *(*fb_ifname_fn)(void *ctx, uint32_t ifindex);
+/* Add to a CLOCK_MONOTONIC time (the kernel's timestamps) to get Unix
+ * epoch nanoseconds; read once at start. */
+int64_t fb_mono_to_epoch_ns(void);
+/* CLOCK_MONOTONIC now, in ns: the clock of bpf_ktime_get_ns. */
+uint64_t fb_now_ns(void);
 
-/* What every sink needs besides the batch itself. */
-struct fb_out_ctx {
-	uint32_t key_fields; /* enum fb_key_field: which key fields exist */
-	int64_t mono_to_epoch_ns; /* add to a CLOCK_MONOTONIC time */
-	fb_ifname_fn ifname;
-	void *ifname_ctx;
-};
+/* Packet semantics every output shares, from a flow key and the key
+ * fields in use. A row is IP when its EtherType says so (or when EtherType
+ * is not a key field but the row has an IP protocol or addresses); only IP
+ * rows have addresses and ports. ICMP is protocol 1 over IPv4 and 58 over
+ * IPv6, nothing else; its type and code travel in sport and dport. */
+struct fb_key;
+bool fb_key_is_ip(const struct fb_key *k, uint32_t key_fields);
+bool fb_key_is_ipv6(const struct fb_key *k, uint32_t key_fields);
+bool fb_key_is_icmp(const struct fb_key *k, uint32_t key_fields);
 
 #endif

@@ -1,5 +1,6 @@
-/* rtnetlink link watcher. */
+/* rtnetlink link watcher, and the default route's interface. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -45,4 +46,47 @@ int fb_netwatch_read(int fd, const uint32_t *ifs, int n)
 					gone = ifi->ifi_index;
 		}
 	}
+}
+
+int fb_default_route_iface(char *name, size_t len)
+{
+	char line[512], ifn[64];
+	unsigned long dst, mask, metric, best = ~0ul;
+	unsigned flags;
+	FILE *f = fopen("/proc/net/route", "r");
+	int found = 0;
+
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%63s %lx %*x %x %*d %*d %lu %lx", ifn, &dst, &flags, &metric,
+				   &mask) != 5)
+				continue;
+			if (dst || mask || !(flags & 1 /* RTF_UP */) || metric >= best)
+				continue;
+			best = metric;
+			snprintf(name, len, "%s", ifn);
+			found = 1;
+		}
+		fclose(f);
+	}
+	if (found)
+		return 0;
+	f = fopen("/proc/net/ipv6_route", "r");
+	if (f) {
+		char d[40];
+		unsigned plen;
+
+		while (fgets(line, sizeof(line), f)) {
+			if (sscanf(line, "%32s %x %*s %*s %*s %lx %*s %*s %*s %63s", d, &plen, &metric, ifn) != 4)
+				continue;
+			if (plen || strcmp(d, "00000000000000000000000000000000") || !strcmp(ifn, "lo") ||
+			    metric >= best)
+				continue;
+			best = metric;
+			snprintf(name, len, "%s", ifn);
+			found = 1;
+		}
+		fclose(f);
+	}
+	return found ? 0 : -ENOENT;
 }

@@ -2,6 +2,7 @@
  * so a deleted interface ends the run with one clear line. */
 #ifndef FB_NETWATCH_H
 #define FB_NETWATCH_H
+#include <stddef.h>
 #include <stdint.h>
 
 /* Returns a socket fd subscribed to link changes, or -errno. */
@@ -9,5 +10,9 @@ int fb_netwatch_open(void);
 /* Reads pending messages; returns the ifindex of a removed interface that
  * is in ifs[0..n), 0 if none, or -errno. */
 int fb_netwatch_read(int fd, const uint32_t *ifs, int n);
+
+/* The interface of the default IPv4 (else IPv6) route, from /proc; 0 or
+ * -ENOENT. */
+int fb_default_route_iface(char *name, size_t len);
 
 #endif

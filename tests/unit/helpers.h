@@ -32,10 +32,13 @@ static inline struct fb_pkt mkpkt(uint16_t cpu, uint32_t seq, uint64_t ts, uint1
 
 	memset(&p, 0, sizeof(p));
 	p.type = FB_REC_PKT;
+	p.len = sizeof(p);
+	p.segs = 1;
 	p.cpu = cpu;
 	p.seq = seq;
 	p.ts_ns = ts;
 	p.wire_len = len;
+	p.skb_len = len;
 	p.ethertype = FB_ETH_P_IP;
 	p.proto = 17;
 	p.ifindex = 2;

@@ -36,7 +36,7 @@ static int add(struct fb_agg *a, uint32_t i, uint32_t bytes, uint64_t ts, uint8_
 {
 	struct fb_key k = key(i);
 
-	return fb_agg__add(a, &k, fb_key_hash(&k), bytes, ts, flags);
+	return fb_agg__add(a, &k, fb_key_hash(&k), 1, bytes, ts, flags);
 }
 
 /* the row holding key i, or NULL */
@@ -153,7 +153,7 @@ Test(agg, all_keys_same_hash)
 		for (i = 0; i < 50; i++) {
 			struct fb_key k = key(i);
 
-			cr_assert_eq(fb_agg__add(agg, &k, 0x1234567800000005ull, i + 1, rep, 0), 0);
+			cr_assert_eq(fb_agg__add(agg, &k, 0x1234567800000005ull, 1, i + 1, rep, 0), 0);
 		}
 	cr_assert_eq(fb_agg__count(agg), 50);
 	for (i = 0; i < 50; i++) {
@@ -174,12 +174,12 @@ Test(agg, same_slot_different_tags)
 	for (i = 0; i < 40; i++) {
 		struct fb_key k = key(i);
 
-		fb_agg__add(agg, &k, ((uint64_t)(i + 1) << 32) | 7, 1, 0, 0);
+		fb_agg__add(agg, &k, ((uint64_t)(i + 1) << 32) | 7, 1, 1, 0, 0);
 	}
 	for (i = 0; i < 40; i++) {
 		struct fb_key k = key(i);
 
-		fb_agg__add(agg, &k, ((uint64_t)(i + 1) << 32) | 7, 2, 0, 0);
+		fb_agg__add(agg, &k, ((uint64_t)(i + 1) << 32) | 7, 1, 2, 0, 0);
 	}
 	cr_assert_eq(fb_agg__count(agg), 40);
 	for (i = 0; i < 40; i++)
@@ -195,8 +195,8 @@ Test(agg, probe_wraps_around_the_end)
 	for (i = 0; i < 4; i++) {
 		struct fb_key k = key(i);
 
-		fb_agg__add(agg, &k, 63, 1, 0, 0);
-		fb_agg__add(agg, &k, 63, 1, 0, 0);
+		fb_agg__add(agg, &k, 63, 1, 1, 0, 0);
+		fb_agg__add(agg, &k, 63, 1, 1, 0, 0);
 	}
 	cr_assert_eq(fb_agg__count(agg), 4);
 	for (i = 0; i < 4; i++)
@@ -358,8 +358,8 @@ Test(agg, reset_many_cycles_with_collisions)
 		for (i = 0; i < n; i++) {
 			struct fb_key k = key(cyc * 100 + i);
 
-			fb_agg__add(agg, &k, 0xabcdef0100000000ull | cyc, 1, 0, 0);
-			fb_agg__add(agg, &k, 0xabcdef0100000000ull | cyc, 1, 0, 0);
+			fb_agg__add(agg, &k, 0xabcdef0100000000ull | cyc, 1, 1, 0, 0);
+			fb_agg__add(agg, &k, 0xabcdef0100000000ull | cyc, 1, 1, 0, 0);
 		}
 		cr_assert_eq(fb_agg__count(agg), n);
 		cr_assert_eq(fb_agg__overflow(agg, NULL)->packets, 0);

@@ -4,13 +4,36 @@
 #include <errno.h>
 #include <string.h>
 #include "batch.h"
+#include "flows.h"
 #include "helpers.h"
 
 #define MAXB 64
 #define MAXF 64
 
+/* A batch's figures under their names in the batch row. */
+struct tstats {
+	uint64_t number, start_ns, end_ns;
+	uint64_t seen, records, packets, bytes, lost;
+	uint64_t parse_errors, late, overflow, flows, unknown;
+	uint64_t proc_ns;
+	int64_t delay_ns;
+	bool partial;
+};
+
+/* What a test sets; make() turns it into batcher options with a packet
+ * family. */
+struct topts {
+	uint64_t interval_ns, grace_ns, start_ns;
+	uint32_t ncpus, max_flows, top;
+	bool sort_all;
+	uint64_t max_batches;
+	struct fb_keyspec keys;
+	fb_emit_fn emit;
+	fb_clock_fn clock;
+};
+
 struct cap {
-	struct fb_batch_stats st;
+	struct tstats st;
 	struct fb_flow top[MAXF];
 	uint32_t ntop;
 	struct fb_flow rest, overflow;
@@ -23,22 +46,50 @@ static int emit_ret;
 static uint64_t now_ns; /* the fake CLOCK_MONOTONIC */
 static struct fb_batcher *b;
 
-static int emit(void *ctx, const struct fb_batch_view *v)
+static int emit(void *ctx, struct fb_batch_view *v)
 {
+	const struct fb_flows_view *fv = v->fam[FB_REC_PKT];
+	const struct fb_ledger *l = &v->st->led[FB_REC_PKT];
 	struct cap *c;
 	uint32_t i;
 
+	cr_assert_not_null(fv);
 	cr_assert_lt(ngot, MAXB);
-	cr_assert_leq(v->ntop, MAXF);
+	cr_assert_leq(fv->ntop, MAXF);
+	cr_assert_eq(fv->records, l->records);
 	c = &got[ngot++];
-	c->st = *v->st;
-	c->ntop = v->ntop;
-	for (i = 0; i < v->ntop; i++)
-		c->top[i] = *v->top[i];
-	c->rest = *v->rest;
-	c->rest_flows = v->rest_flows;
-	c->overflow = *v->overflow;
+	c->st = (struct tstats){
+		.number = v->st->number, .start_ns = v->st->start_ns, .end_ns = v->st->end_ns,
+		.seen = l->seen, .records = l->records, .packets = fv->packets, .bytes = fv->bytes,
+		.lost = l->lost, .parse_errors = fv->parse_errors, .late = v->st->late,
+		.overflow = fv->overflow, .flows = fv->flows, .unknown = v->st->unknown,
+		.proc_ns = v->st->proc_ns, .delay_ns = v->st->delay_ns, .partial = v->st->partial,
+	};
+	c->ntop = fv->ntop;
+	for (i = 0; i < fv->ntop; i++)
+		c->top[i] = *fv->top[i];
+	c->rest = *fv->rest;
+	c->rest_flows = fv->rest_flows;
+	c->overflow = *fv->overflow_row;
 	return emit_ret;
+}
+
+static struct fb_batcher *make(const struct topts *t)
+{
+	struct fb_batcher_opts o = { 0 };
+	struct fb_flows_opts fo = { .max_flows = t->max_flows, .top = t->top, .sort_all = t->sort_all,
+				    .keys = t->keys };
+
+	o.interval_ns = t->interval_ns;
+	o.grace_ns = t->grace_ns;
+	o.start_ns = t->start_ns;
+	o.ncpus = t->ncpus;
+	o.max_batches = t->max_batches;
+	o.emit = t->emit;
+	o.clock = t->clock;
+	o.fams[FB_REC_PKT] = fb_flows__new(&fo);
+	cr_assert_not_null(o.fams[FB_REC_PKT].ops);
+	return fb_batcher__new(&o);
 }
 
 static uint64_t fake_clock(void *ctx)
@@ -63,9 +114,9 @@ static void setup(void)
 TestSuite(batch, .init = setup, .fini = cleanup);
 
 /* interval 1s, grace 5ms, capture starting at 10s, flows keyed by sport */
-static struct fb_batcher_opts opts(void)
+static struct topts opts(void)
 {
-	struct fb_batcher_opts o;
+	struct topts o;
 	char err[128];
 
 	memset(&o, 0, sizeof(o));
@@ -80,15 +131,15 @@ static struct fb_batcher_opts opts(void)
 	return o;
 }
 
-static void start(const struct fb_batcher_opts *o)
+static void start(const struct topts *o)
 {
-	b = fb_batcher__new(o);
+	b = make(o);
 	cr_assert_not_null(b);
 }
 
 static void start_default(void)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	start(&o);
 }
@@ -156,34 +207,32 @@ static void check_ledger(void)
 	}
 	fb_batcher__totals(b, &t);
 	cr_assert_eq(t.batches, (uint64_t)ngot);
-	cr_assert_eq(t.seen, seen);
-	cr_assert_eq(t.packets, pk);
-	cr_assert_eq(t.lost, lost);
-	cr_assert_eq(t.bytes, by);
+	cr_assert_eq(t.led[FB_REC_PKT].seen, seen);
+	cr_assert_eq(t.led[FB_REC_PKT].records, pk); /* one packet a record here */
+	cr_assert_eq(t.led[FB_REC_PKT].lost, lost);
 	cr_assert_eq(t.late, late);
-	cr_assert_eq(t.overflow, ov);
-	cr_assert_eq(t.seen, t.packets + t.lost);
+	cr_assert_eq(t.led[FB_REC_PKT].seen, t.led[FB_REC_PKT].records + t.led[FB_REC_PKT].lost);
 }
 
 /* ---- construction ------------------------------------------------------- */
 
 Test(batch, new_rejects_bad_options)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.interval_ns = 0;
 	errno = 0;
-	cr_assert_null(fb_batcher__new(&o));
+	cr_assert_null(make(&o));
 	cr_assert_eq(errno, EINVAL);
 	o = opts();
 	o.ncpus = 0;
-	cr_assert_null(fb_batcher__new(&o));
+	cr_assert_null(make(&o));
 	o = opts();
 	o.emit = NULL;
-	cr_assert_null(fb_batcher__new(&o));
+	cr_assert_null(make(&o));
 	o = opts();
 	o.clock = NULL;
-	cr_assert_null(fb_batcher__new(&o));
+	cr_assert_null(make(&o));
 }
 
 /* ---- windows ------------------------------------------------------------------ */
@@ -202,7 +251,7 @@ Test(batch, first_batch_from_start_on_a_boundary)
 
 Test(batch, first_batch_shorter_when_boundary_far_enough)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.start_ns = 10 * SEC + 300 * MS;
 	start(&o);
@@ -214,7 +263,7 @@ Test(batch, first_batch_shorter_when_boundary_far_enough)
 
 Test(batch, first_batch_exactly_half_interval)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.start_ns = 10 * SEC + 500 * MS;
 	start(&o);
@@ -226,7 +275,7 @@ Test(batch, first_batch_exactly_half_interval)
 
 Test(batch, first_batch_longer_when_boundary_too_close)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.start_ns = 10 * SEC + 700 * MS;
 	start(&o);
@@ -395,7 +444,7 @@ Test(batch, record_before_start_after_first_emission_is_late)
 
 Test(batch, record_in_long_first_batch_before_start_window)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.start_ns = 10 * SEC + 700 * MS; /* batch 1 = [10.7, 12) */
 	start(&o);
@@ -407,18 +456,47 @@ Test(batch, record_in_long_first_batch_before_start_window)
 	cr_assert_eq(got[0].st.late, 0);
 }
 
-Test(batch, unknown_record_types_skipped)
+/* Records of a type with no family are refused whole, never added as
+ * packets; what the ring could not hand to a family is counted. */
+Test(batch, unknown_record_types_refused_and_counted)
 {
 	struct fb_pkt p[2];
 
 	start_default();
 	p[0] = mkpkt(0, 1, 10 * SEC + 1, 1, 100);
 	p[1] = mkpkt(0, 2, 10 * SEC + 2, 1, 100);
-	p[1].type = 9;
-	cr_assert_eq(fb_batcher__add(b, p, 2), 0);
+	p[1].type = 5; /* no family of that type in this batcher */
+	cr_assert_eq(fb_batcher__add(b, &p[1], 1), -EINVAL);
+	p[1].type = 200; /* beyond every type */
+	cr_assert_eq(fb_batcher__add(b, &p[1], 1), -EINVAL);
+	cr_assert_eq(fb_batcher__add(b, p, 1), 0);
+	fb_batcher__unknown(b, 2);
 	tick(11 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.packets, 1);
 	cr_assert_eq(got[0].st.bytes, 100);
+	cr_assert_eq(got[0].st.unknown, 2);
+	cr_assert_eq(got[0].st.seen, 1, "unknown records are not in the packet ledger");
+}
+
+/* A GSO/GRO record stands for several wire packets: the flow and the batch
+ * count wire packets and bytes, the ledger counts records. */
+Test(batch, gso_record_counts_its_segments)
+{
+	struct fb_pkt p[2];
+
+	start_default();
+	p[0] = mkpkt(0, 1, 10 * SEC + 1, 1, 100);
+	p[1] = mkpkt(0, 2, 10 * SEC + 2, 1, 3 * 1514);
+	p[1].segs = 3;
+	p[1].flags |= FB_F_GSO;
+	cr_assert_eq(fb_batcher__add(b, p, 2), 0);
+	tick(11 * SEC + 5 * MS);
+	cr_assert_eq(got[0].st.records, 2);
+	cr_assert_eq(got[0].st.seen, 2);
+	cr_assert_eq(got[0].st.packets, 4);
+	cr_assert_eq(got[0].st.bytes, 100 + 3 * 1514);
+	cr_assert_eq(got[0].top[0].packets, 4);
+	cr_assert_eq(got[0].top[0].bytes, 100 + 3 * 1514);
 }
 
 Test(batch, parse_errors_counted)
@@ -440,7 +518,7 @@ Test(batch, parse_errors_counted)
 
 Test(batch, overflow_packets_reported)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 	uint16_t s;
 
 	o.max_flows = 4;
@@ -461,7 +539,7 @@ Test(batch, overflow_packets_reported)
 
 Test(batch, top_n_with_rest_row)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 	uint16_t s;
 	uint32_t seq = 1;
 
@@ -642,21 +720,21 @@ Test(batch, sync_lost_attributes_trailing_losses_once)
 	start_default();
 	add(0, 1, 10 * SEC + 1, 1);
 	add(0, 2, 10 * SEC + 2, 1);
-	fb_batcher__sync_lost(b, kl); /* seq 3..5 lost after the last record */
-	fb_batcher__sync_lost(b, kl); /* same counters again: nothing new */
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl); /* seq 3..5 lost after the last record */
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl); /* same counters again: nothing new */
 	tick(11 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.packets, 2);
 	cr_assert_eq(got[0].st.lost, 3);
 	cr_assert_eq(got[0].st.seen, 5);
 	add(0, 6, 11 * SEC + 1, 1); /* the gap 3..5 shows up: already counted */
-	fb_batcher__sync_lost(b, kl);
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl);
 	tick(12 * SEC + 5 * MS);
 	cr_assert_eq(got[1].st.packets, 1);
 	cr_assert_eq(got[1].st.lost, 0);
 	cr_assert_eq(got[1].st.seen, 1);
 	fb_batcher__totals(b, &t);
-	cr_assert_eq(t.lost, 3);
-	cr_assert_eq(t.seen, 6); /* kernel: seen 6 = 3 records + 3 lost */
+	cr_assert_eq(t.led[FB_REC_PKT].lost, 3);
+	cr_assert_eq(t.led[FB_REC_PKT].seen, 6); /* kernel: seen 6 = 3 records + 3 lost */
 	check_ledger();
 }
 
@@ -666,10 +744,10 @@ Test(batch, sync_lost_then_bigger_gap_counts_only_the_new_part)
 
 	start_default();
 	add(0, 1, 10 * SEC + 1, 1);
-	fb_batcher__sync_lost(b, kl);
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl);
 	add(0, 6, 10 * SEC + 2, 1); /* 2..5 missing: 2 known, 2 new */
 	kl[0] = 4;
-	fb_batcher__sync_lost(b, kl); /* kernel agrees: nothing more */
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl); /* kernel agrees: nothing more */
 	tick(11 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.lost, 4);
 	cr_assert_eq(got[0].st.seen, 6);
@@ -682,7 +760,7 @@ Test(batch, sync_lost_gap_revealed_later_in_pieces)
 
 	start_default();
 	add(0, 1, 10 * SEC + 1, 1);
-	fb_batcher__sync_lost(b, kl); /* 5 lost, not yet seen as gaps */
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl); /* 5 lost, not yet seen as gaps */
 	tick(11 * SEC + 5 * MS);
 	add(0, 3, 11 * SEC + 1, 1); /* gap 1: absorbed */
 	add(0, 6, 11 * SEC + 2, 1); /* gap 2: absorbed */
@@ -700,7 +778,7 @@ Test(batch, sync_lost_on_cpu_without_records)
 	uint64_t kl[4] = { 0, 4, 0, 0 };
 
 	start_default();
-	fb_batcher__sync_lost(b, kl);
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl);
 	add(1, 5, 10 * SEC + 1, 1); /* seq 1..4 were those losses */
 	tick(11 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.lost, 4);
@@ -714,7 +792,7 @@ Test(batch, sync_lost_goes_to_oldest_open_batch)
 
 	start_default();
 	tick(11 * SEC + 5 * MS);
-	fb_batcher__sync_lost(b, kl);
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl);
 	tick(12 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.lost, 0);
 	cr_assert_eq(got[1].st.lost, 2);
@@ -729,7 +807,7 @@ Test(batch, sync_lost_below_counted_gaps_adds_nothing)
 	start_default();
 	add(0, 1, 10 * SEC + 1, 1);
 	add(0, 4, 10 * SEC + 2, 1); /* gap 2 */
-	fb_batcher__sync_lost(b, kl);
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl);
 	tick(11 * SEC + 5 * MS);
 	cr_assert_eq(got[0].st.lost, 2);
 }
@@ -833,7 +911,7 @@ Test(batch, gap_revealed_by_record_that_closes_windows)
 /* Past the size where the batcher also prefetches rows. */
 Test(batch, big_tables_count_every_flow)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 	uint32_t i, n = 20100;
 	struct fb_pkt *p = calloc(n, sizeof(*p));
 
@@ -867,7 +945,7 @@ Test(batch, big_tables_count_every_flow)
 
 Test(batch, count_done_when_last_batch_due)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.max_batches = 3;
 	start(&o);
@@ -885,7 +963,7 @@ Test(batch, count_done_when_last_batch_due)
 
 Test(batch, count_finish_emits_exactly_one_more_with_next_window)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 	struct fb_run_totals t;
 
 	o.max_batches = 3;
@@ -914,7 +992,7 @@ Test(batch, count_finish_emits_exactly_one_more_with_next_window)
 
 Test(batch, count_of_one)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.max_batches = 1;
 	start(&o);
@@ -931,7 +1009,7 @@ Test(batch, count_of_one)
 
 Test(batch, count_reached_by_data_driven_advance)
 {
-	struct fb_batcher_opts o = opts();
+	struct topts o = opts();
 
 	o.max_batches = 2;
 	start(&o);
@@ -1007,7 +1085,7 @@ Test(batch, finish_partial_emits_ended_windows_whole)
 	start_default();
 	add(0, 1, 10 * SEC + 200 * MS, 1);
 	add(1, 1, 12 * SEC + 100 * MS, 2);
-	fb_batcher__sync_lost(b, kl); /* losses after the last record, at stop */
+	fb_batcher__sync_lost(b, FB_REC_PKT, kl); /* losses after the last record, at stop */
 	finish(12 * SEC + 300 * MS, FB_FINISH_PARTIAL);
 	cr_assert_eq(ngot, 3);
 	cr_assert_eq(got[0].st.partial, false);

@@ -69,24 +69,24 @@ static void expect_bad(const char **args, const char *mention)
 Test(cli, defaults_without_options)
 {
 	expect_run(ARGS(NULL));
-	cr_assert_eq(cfg.n_ifaces, 0);
-	cr_assert_eq(cfg.hook, FB_HOOK_TC);
-	cr_assert_eq(cfg.dir, FB_DIR_BOTH);
+	cr_assert_eq(cfg.cap.n_ifaces, 0);
+	cr_assert_eq(cfg.cap.hook, FB_HOOK_TC);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_BOTH);
 	cr_assert_eq(cfg.interval_ns, 1 * SEC);
 	cr_assert_eq(cfg.grace_ns, 5 * MS);
 	cr_assert_str_eq(cfg.keys_str, FB_KEYS_DEFAULT);
 	cr_assert_eq(cfg.keys.fields, 0xffu);
 	cr_assert_eq(cfg.top, 0);
 	cr_assert_eq(cfg.top_set, false);
-	cr_assert_eq(cfg.output, FB_OUT_AUTO);
+	cr_assert_eq(cfg.output, FB_FMT_AUTO);
 	cr_assert_eq(cfg.count, 0);
 	cr_assert_eq(cfg.duration_ns, 0);
-	cr_assert_eq(cfg.ring_size, 0); /* chosen at start from the CPU count */
-	cr_assert(!cfg.shared_ring);
+	cr_assert_eq(cfg.cap.ring_size, 0); /* chosen at start from the CPU count */
+	cr_assert(!cfg.cap.shared_ring);
 	cr_assert_eq(cfg.max_flows, 65536);
-	cr_assert_eq(cfg.force, false);
-	cr_assert_eq(cfg.tc_mode, FB_TC_AUTO);
-	cr_assert_eq(cfg.xdp_mode, FB_XDP_AUTO);
+	cr_assert_eq(cfg.cap.force, false);
+	cr_assert_eq(cfg.cap.tc_mode, FB_TC_AUTO);
+	cr_assert_eq(cfg.cap.xdp_mode, FB_XDP_AUTO);
 	cr_assert_eq(cfg.verbose, 0);
 }
 
@@ -95,10 +95,10 @@ Test(cli, defaults_without_options)
 Test(cli, interface_short_and_long_repeatable)
 {
 	expect_run(ARGS("-i", "eth0", "--interface", "lo", "--interface=veth-a"));
-	cr_assert_eq(cfg.n_ifaces, 3);
-	cr_assert_str_eq(cfg.ifaces[0], "eth0");
-	cr_assert_str_eq(cfg.ifaces[1], "lo");
-	cr_assert_str_eq(cfg.ifaces[2], "veth-a");
+	cr_assert_eq(cfg.cap.n_ifaces, 3);
+	cr_assert_str_eq(cfg.cap.ifaces[0], "eth0");
+	cr_assert_str_eq(cfg.cap.ifaces[1], "lo");
+	cr_assert_str_eq(cfg.cap.ifaces[2], "veth-a");
 }
 
 Test(cli, interface_duplicate_rejected)
@@ -109,7 +109,7 @@ Test(cli, interface_duplicate_rejected)
 Test(cli, interface_name_of_15_chars_accepted)
 {
 	expect_run(ARGS("-i", "abcdefghijklmno"));
-	cr_assert_str_eq(cfg.ifaces[0], "abcdefghijklmno");
+	cr_assert_str_eq(cfg.cap.ifaces[0], "abcdefghijklmno");
 }
 
 Test(cli, interface_name_of_16_chars_rejected)
@@ -142,8 +142,8 @@ Test(cli, interface_at_most_16)
 	expect_bad(a, "16");
 	a[n - 2] = NULL; /* 16 of them are fine */
 	expect_run(a);
-	cr_assert_eq(cfg.n_ifaces, 16);
-	cr_assert_str_eq(cfg.ifaces[15], "if15");
+	cr_assert_eq(cfg.cap.n_ifaces, 16);
+	cr_assert_str_eq(cfg.cap.ifaces[15], "if15");
 }
 
 /* ---- --hook, --direction -------------------------------------------------- */
@@ -151,14 +151,14 @@ Test(cli, interface_at_most_16)
 Test(cli, hook_xdp)
 {
 	expect_run(ARGS("--hook", "xdp"));
-	cr_assert_eq(cfg.hook, FB_HOOK_XDP);
-	cr_assert_eq(cfg.dir, FB_DIR_BOTH);
+	cr_assert_eq(cfg.cap.hook, FB_HOOK_XDP);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_BOTH);
 }
 
 Test(cli, hook_tc)
 {
 	expect_run(ARGS("--hook=tc"));
-	cr_assert_eq(cfg.hook, FB_HOOK_TC);
+	cr_assert_eq(cfg.cap.hook, FB_HOOK_TC);
 }
 
 Test(cli, hook_bad_value)
@@ -170,11 +170,11 @@ Test(cli, hook_bad_value)
 Test(cli, direction_values)
 {
 	expect_run(ARGS("--direction", "in"));
-	cr_assert_eq(cfg.dir, FB_DIR_IN);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_IN);
 	expect_run(ARGS("--direction", "out"));
-	cr_assert_eq(cfg.dir, FB_DIR_OUT);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_OUT);
 	expect_run(ARGS("--direction", "both"));
-	cr_assert_eq(cfg.dir, FB_DIR_BOTH);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_BOTH);
 }
 
 Test(cli, direction_bad_value)
@@ -190,8 +190,8 @@ Test(cli, hook_xdp_with_direction_out_rejected)
 Test(cli, hook_xdp_with_direction_in_accepted)
 {
 	expect_run(ARGS("--direction", "in", "--hook", "xdp"));
-	cr_assert_eq(cfg.hook, FB_HOOK_XDP);
-	cr_assert_eq(cfg.dir, FB_DIR_IN);
+	cr_assert_eq(cfg.cap.hook, FB_HOOK_XDP);
+	cr_assert_eq(cfg.cap.dir, FB_DIR_IN);
 }
 
 /* ---- -t ------------------------------------------------------------------ */
@@ -335,9 +335,9 @@ Test(cli, top_bounds)
 Test(cli, output_values)
 {
 	expect_run(ARGS("-o", "table"));
-	cr_assert_eq(cfg.output, FB_OUT_TABLE);
+	cr_assert_eq(cfg.output, FB_FMT_TABLE);
 	expect_run(ARGS("--output", "jsonl"));
-	cr_assert_eq(cfg.output, FB_OUT_JSONL);
+	cr_assert_eq(cfg.output, FB_FMT_JSONL);
 }
 
 Test(cli, output_bad_value)
@@ -369,17 +369,17 @@ Test(cli, count_bad_values)
 Test(cli, ring_size_suffixes)
 {
 	expect_run(ARGS("--ring-size", "4k"));
-	cr_assert_eq(cfg.ring_size, 4096);
+	cr_assert_eq(cfg.cap.ring_size, 4096);
 	expect_run(ARGS("--ring-size", "4096"));
-	cr_assert_eq(cfg.ring_size, 4096);
+	cr_assert_eq(cfg.cap.ring_size, 4096);
 	expect_run(ARGS("--ring-size", "64K"));
-	cr_assert_eq(cfg.ring_size, 65536);
+	cr_assert_eq(cfg.cap.ring_size, 65536);
 	expect_run(ARGS("--ring-size", "16M"));
-	cr_assert_eq(cfg.ring_size, 16u << 20);
+	cr_assert_eq(cfg.cap.ring_size, 16u << 20);
 	expect_run(ARGS("--ring-size", "1G"));
-	cr_assert_eq(cfg.ring_size, 1u << 30);
+	cr_assert_eq(cfg.cap.ring_size, 1u << 30);
 	expect_run(ARGS("--ring-size", "2MiB"));
-	cr_assert_eq(cfg.ring_size, 2u << 20);
+	cr_assert_eq(cfg.cap.ring_size, 2u << 20);
 }
 
 Test(cli, ring_size_below_4k_rejected)
@@ -437,7 +437,7 @@ Test(cli, max_flows_bounds)
 Test(cli, force_flag)
 {
 	expect_run(ARGS("--force"));
-	cr_assert_eq(cfg.force, true);
+	cr_assert_eq(cfg.cap.force, true);
 }
 
 Test(cli, verbose_counts)
@@ -449,22 +449,22 @@ Test(cli, verbose_counts)
 Test(cli, tc_attach_values)
 {
 	expect_run(ARGS("--tc-attach", "tcx"));
-	cr_assert_eq(cfg.tc_mode, FB_TC_TCX);
+	cr_assert_eq(cfg.cap.tc_mode, FB_TC_TCX);
 	expect_run(ARGS("--tc-attach", "clsact"));
-	cr_assert_eq(cfg.tc_mode, FB_TC_CLSACT);
+	cr_assert_eq(cfg.cap.tc_mode, FB_TC_CLSACT);
 	expect_run(ARGS("--tc-attach", "auto"));
-	cr_assert_eq(cfg.tc_mode, FB_TC_AUTO);
+	cr_assert_eq(cfg.cap.tc_mode, FB_TC_AUTO);
 	expect_bad(ARGS("--tc-attach", "qdisc"), "'qdisc'");
 }
 
 Test(cli, xdp_mode_values)
 {
 	expect_run(ARGS("--xdp-mode", "native"));
-	cr_assert_eq(cfg.xdp_mode, FB_XDP_NATIVE);
+	cr_assert_eq(cfg.cap.xdp_mode, FB_XDP_NATIVE);
 	expect_run(ARGS("--xdp-mode", "generic"));
-	cr_assert_eq(cfg.xdp_mode, FB_XDP_GENERIC);
+	cr_assert_eq(cfg.cap.xdp_mode, FB_XDP_GENERIC);
 	expect_run(ARGS("--xdp-mode", "auto"));
-	cr_assert_eq(cfg.xdp_mode, FB_XDP_AUTO);
+	cr_assert_eq(cfg.cap.xdp_mode, FB_XDP_AUTO);
 	expect_bad(ARGS("--xdp-mode", "skb"), "'skb'");
 }
 
@@ -473,7 +473,7 @@ Test(cli, combined_short_options)
 	expect_run(ARGS("-vt250ms", "-ieth0", "-c2"));
 	cr_assert_eq(cfg.verbose, 1);
 	cr_assert_eq(cfg.interval_ns, 250 * MS);
-	cr_assert_str_eq(cfg.ifaces[0], "eth0");
+	cr_assert_str_eq(cfg.cap.ifaces[0], "eth0");
 	cr_assert_eq(cfg.count, 2);
 }
 
@@ -690,9 +690,9 @@ Test(cli, ring_mode)
 	char *bad[] = { "flowbatch", "--ring", "many", NULL };
 
 	cr_assert_eq(fb_cli_parse(3, shared, &cfg, stdout, err, sizeof(err)), FB_CLI_RUN);
-	cr_assert(cfg.shared_ring);
+	cr_assert(cfg.cap.shared_ring);
 	cr_assert_eq(fb_cli_parse(3, percpu, &cfg, stdout, err, sizeof(err)), FB_CLI_RUN);
-	cr_assert(!cfg.shared_ring);
+	cr_assert(!cfg.cap.shared_ring);
 	cr_assert_eq(fb_cli_parse(3, bad, &cfg, stdout, err, sizeof(err)), FB_CLI_BAD);
 	cr_assert(strstr(err, "'many'") && strstr(err, "--ring"), "message: %s", err);
 }

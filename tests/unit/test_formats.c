@@ -1,4 +1,4 @@
-/* Output sinks: JSON Lines (exact lines) and the terminal table. */
+/* Row formats: JSON Lines (exact lines) and the terminal table. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -7,7 +7,8 @@
 #include <time.h>
 #include "agg.h"
 #include "helpers.h"
-#include "sink.h"
+#include "flows.h"
+#include "format.h"
 
 #define ALL_KEYS 0xffu
 #define EPOCH 1700000000000000000ll /* added to monotonic times */
@@ -15,7 +16,7 @@
 static char *buf;
 static size_t blen;
 static FILE *mf;
-static const struct fb_sink_ops *ops;
+static const struct fb_format_ops *ops;
 static void *sink;
 
 static const char *ifname_cb(void *ctx, uint32_t ifindex)
@@ -29,19 +30,20 @@ static const char *ifname_cb(void *ctx, uint32_t ifindex)
 	}
 }
 
-static void open_on(FILE *f, const struct fb_sink_ops *o, uint32_t kf, int64_t epoch, void *ifctx)
+static void open_on(FILE *f, const struct fb_format_ops *o, uint32_t kf, int64_t epoch, void *ifctx)
 {
 	struct fb_out_ctx c = {
 		.key_fields = kf, .mono_to_epoch_ns = epoch, .ifname = ifname_cb, .ifname_ctx = ifctx
 	};
 
+	c.fams[FB_REC_PKT] = &fb_flows_ops;
 	mf = f;
 	ops = o;
-	sink = o->open(f, &c);
+	sink = o->new(&c);
 	cr_assert_not_null(sink);
 }
 
-static void open_sink(const struct fb_sink_ops *o, uint32_t kf, int64_t epoch, void *ifctx)
+static void open_sink(const struct fb_format_ops *o, uint32_t kf, int64_t epoch, void *ifctx)
 {
 	FILE *f = open_memstream(&buf, &blen);
 
@@ -52,7 +54,7 @@ static void open_sink(const struct fb_sink_ops *o, uint32_t kf, int64_t epoch, v
 static void cleanup(void)
 {
 	if (sink)
-		ops->close(sink);
+		ops->free(sink);
 	if (mf)
 		fclose(mf);
 	free(buf);
@@ -73,12 +75,27 @@ TestSuite(sink, .fini = cleanup);
 
 /* ---- batch views ------------------------------------------------------------------ */
 
+/* A batch's figures under their names in the batch row; write_view()
+ * turns them into the batch stats and the flows view a format reads. */
+struct tstats {
+	uint64_t number, start_ns, end_ns;
+	uint64_t seen, packets, bytes, lost, parse_errors, late, overflow, flows, unknown;
+	uint64_t proc_ns;
+	int64_t delay_ns;
+	bool partial;
+};
+
 struct vb {
-	struct fb_batch_stats st;
+	struct tstats st;
 	struct fb_flow flows[16];
 	const struct fb_flow *top[16];
 	struct fb_flow rest, over;
-	struct fb_batch_view v;
+	struct {
+		uint32_t ntop, rest_flows;
+	} v;
+	struct fb_batch_stats bst;
+	struct fb_flows_view fv;
+	struct fb_batch_view bv;
 };
 
 static struct vb V;
@@ -89,10 +106,34 @@ static void view_init(void)
 	V.st.number = 1;
 	V.st.start_ns = 10 * SEC;
 	V.st.end_ns = 11 * SEC;
-	V.v.st = &V.st;
-	V.v.top = V.top;
-	V.v.rest = &V.rest;
-	V.v.overflow = &V.over;
+}
+
+static const struct fb_batch_view *view(void)
+{
+	struct fb_ledger *l = &V.bst.led[FB_REC_PKT];
+
+	memset(&V.bst, 0, sizeof(V.bst));
+	V.bst.number = V.st.number;
+	V.bst.start_ns = V.st.start_ns;
+	V.bst.end_ns = V.st.end_ns;
+	l->seen = V.st.seen;
+	l->lost = V.st.lost;
+	l->records = V.st.seen - V.st.lost;
+	V.bst.late = V.st.late;
+	V.bst.unknown = V.st.unknown;
+	V.bst.proc_ns = V.st.proc_ns;
+	V.bst.delay_ns = V.st.delay_ns;
+	V.bst.partial = V.st.partial;
+	V.fv = (struct fb_flows_view){
+		.records = l->records, .packets = V.st.packets, .bytes = V.st.bytes,
+		.parse_errors = V.st.parse_errors, .flows = V.st.flows, .overflow = V.st.overflow,
+		.key_fields = 0, .top = V.top, .ntop = V.v.ntop, .rest = &V.rest,
+		.rest_flows = V.v.rest_flows, .overflow_row = &V.over,
+	};
+	memset(&V.bv, 0, sizeof(V.bv));
+	V.bv.st = &V.bst;
+	V.bv.fam[FB_REC_PKT] = &V.fv;
+	return &V.bv;
 }
 
 /* a UDP flow 198.18.0.2:1024 -> 198.18.0.1:9 on eth0, inbound */
@@ -124,7 +165,7 @@ static struct fb_flow *view_add(uint64_t packets, uint64_t bytes)
 
 static const char *write_view(void)
 {
-	cr_assert_eq(ops->write_batch(sink, &V.v), 0);
+	cr_assert_eq(ops->batch(sink, mf, view()), 0);
 	fflush(mf);
 	return buf;
 }
@@ -157,7 +198,7 @@ Test(jsonl, flow_row_exact)
 {
 	view_init();
 	view_add(10, 640);
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 2);
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"iface\":\"eth0\",\"dir\":\"in\",\"etype\":2048,\"proto\":17,"
@@ -176,11 +217,12 @@ Test(jsonl, batch_row_exact_with_every_field)
 	V.st.late = 3;
 	V.st.proc_ns = 1500000;
 	V.st.delay_ns = 5000000;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
-	cr_assert_str_eq(line(1), HEAD("batch") ",\"seen\":12,\"packets\":10,\"bytes\":640,\"flows\":1,"
-					       "\"ring_lost\":2,\"parse_errors\":1,\"late\":3,\"overflow\":0,"
-					       "\"processing_ms\":1.500,\"delay_ms\":5.000,\"partial\":false}");
+	cr_assert_str_eq(line(1), HEAD("batch") ",\"seen\":12,\"records\":10,\"packets\":10,\"bytes\":640,\"flows\":1,"
+					       "\"ring_lost\":2,\"parse_errors\":1,\"late\":3,\"unknown\":0,\"overflow\":0,"
+					       "\"processing_ms\":1.500,\"delay_ms\":5.000,\"partial\":false,"
+					       "\"outputs_dropped\":0}");
 }
 
 Test(jsonl, batch_row_partial_and_negative_delay)
@@ -189,12 +231,13 @@ Test(jsonl, batch_row_partial_and_negative_delay)
 	V.st.partial = true;
 	V.st.delay_ns = -2500000;
 	V.st.proc_ns = 123;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 1, "an empty batch is one line");
-	cr_assert_str_eq(line(0), HEAD("batch") ",\"seen\":0,\"packets\":0,\"bytes\":0,\"flows\":0,"
-					       "\"ring_lost\":0,\"parse_errors\":0,\"late\":0,\"overflow\":0,"
-					       "\"processing_ms\":0.000,\"delay_ms\":-2.500,\"partial\":true}");
+	cr_assert_str_eq(line(0), HEAD("batch") ",\"seen\":0,\"records\":0,\"packets\":0,\"bytes\":0,\"flows\":0,"
+					       "\"ring_lost\":0,\"parse_errors\":0,\"late\":0,\"unknown\":0,\"overflow\":0,"
+					       "\"processing_ms\":0.000,\"delay_ms\":-2.500,\"partial\":true,"
+					       "\"outputs_dropped\":0}");
 }
 
 Test(jsonl, tcp_flags_and_dir_out)
@@ -208,7 +251,7 @@ Test(jsonl, tcp_flags_and_dir_out)
 	f->key.sport = 443;
 	f->key.dport = 51000;
 	f->tcp_flags = 0x12;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"iface\":\"eth0\",\"dir\":\"out\",\"etype\":2048,\"proto\":6,"
 					      "\"src_addr\":\"198.18.0.2\",\"dst_addr\":\"198.18.0.1\","
@@ -220,7 +263,7 @@ Test(jsonl, keys_not_in_group_by_are_omitted)
 {
 	view_init();
 	view_add(10, 640);
-	open_sink(&fb_sink_jsonl, FB_K_SRC | FB_K_DPORT, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_SRC | FB_K_DPORT, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"src_addr\":\"198.18.0.2\",\"dst_port\":9,\"packets\":10,"
 					      "\"bytes\":640,\"tcp_flags\":0" TIMES);
@@ -230,7 +273,7 @@ Test(jsonl, only_proto_key)
 {
 	view_init();
 	view_add(1, 60);
-	open_sink(&fb_sink_jsonl, FB_K_PROTO, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_PROTO, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"proto\":17,\"packets\":1,\"bytes\":60,\"tcp_flags\":0" TIMES);
 }
@@ -244,7 +287,7 @@ Test(jsonl, icmp_type_and_code)
 	f->key.proto = 1;
 	f->key.sport = 8;
 	f->key.dport = 0;
-	open_sink(&fb_sink_jsonl, FB_K_PROTO | FB_K_SPORT | FB_K_DPORT, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_PROTO | FB_K_SPORT | FB_K_DPORT, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"proto\":1,\"icmp_type\":8,\"icmp_code\":0,\"packets\":1,"
 					      "\"bytes\":98,\"tcp_flags\":0" TIMES);
@@ -262,7 +305,7 @@ Test(jsonl, icmp6_with_ipv6_addresses)
 	f->key.dport = 0;
 	addr_set(f->key.src, "2001:db8::1");
 	addr_set(f->key.dst, "ff02::1:ff00:1");
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"iface\":\"eth0\",\"dir\":\"in\",\"etype\":34525,\"proto\":58,"
 					      "\"src_addr\":\"2001:db8::1\",\"dst_addr\":\"ff02::1:ff00:1\","
@@ -278,7 +321,7 @@ Test(jsonl, icmp_numbers_stay_ports_without_proto_key)
 	f = view_add(1, 98);
 	f->key.proto = 0; /* not in the key: zero */
 	f->key.sport = 8;
-	open_sink(&fb_sink_jsonl, FB_K_SPORT, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_SPORT, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"src_port\":8,\"packets\":1,\"bytes\":98,\"tcp_flags\":0" TIMES);
 }
@@ -294,7 +337,7 @@ Test(jsonl, non_ip_frame_has_no_addresses)
 	f->key.sport = f->key.dport = 0;
 	memset(f->key.src, 0, 16);
 	memset(f->key.dst, 0, 16);
-	open_sink(&fb_sink_jsonl, FB_K_ETYPE | FB_K_SRC | FB_K_DST, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_ETYPE | FB_K_SRC | FB_K_DST, EPOCH, NULL);
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"etype\":2054,\"packets\":1,\"bytes\":42,\"tcp_flags\":0" TIMES);
 }
@@ -303,7 +346,7 @@ Test(jsonl, iface_name_escaped)
 {
 	view_init();
 	view_add(1, 60);
-	open_sink(&fb_sink_jsonl, FB_K_IFACE, EPOCH, "a\"b\\c\x01\x1f\n");
+	open_sink(&fb_format_jsonl, FB_K_IFACE, EPOCH, "a\"b\\c\x01\x1f\n");
 	write_view();
 	cr_assert_str_eq(line(0), HEAD("flow") ",\"iface\":\"a\\\"b\\\\c\\u0001\\u001f\\n\",\"packets\":1,"
 					      "\"bytes\":60,\"tcp_flags\":0" TIMES);
@@ -318,7 +361,7 @@ Test(jsonl, iface_name_from_callback_per_ifindex)
 	view_add(5, 500);
 	f = view_add(1, 60);
 	f->key.ifindex = 1;
-	open_sink(&fb_sink_jsonl, FB_K_IFACE, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, FB_K_IFACE, EPOCH, NULL);
 	write_view();
 	cr_assert_not_null(strstr(line(0), "\"iface\":\"eth0\""));
 	cr_assert_not_null(strstr(line(1), "\"iface\":\"lo\""));
@@ -334,7 +377,7 @@ Test(jsonl, rest_row_exact)
 	V.rest.first_ns = 10 * SEC + 100 * MS;
 	V.rest.last_ns = 10 * SEC + 900 * MS;
 	V.v.rest_flows = 3;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 3);
 	cr_assert_str_eq(line(1), HEAD("flow") ",\"rest\":true,\"flows\":3,\"packets\":6,\"bytes\":600,"
@@ -351,7 +394,7 @@ Test(jsonl, overflow_row_exact)
 	V.over.first_ns = 10 * SEC + 100 * MS;
 	V.over.last_ns = 10 * SEC + 900 * MS;
 	V.st.overflow = 4;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 3);
 	cr_assert_str_eq(line(1), HEAD("flow") ",\"overflow\":true,\"packets\":4,\"bytes\":256,"
@@ -367,7 +410,7 @@ Test(jsonl, row_order_flows_rest_overflow_batch)
 	V.rest.packets = 1;
 	V.v.rest_flows = 1;
 	V.over.packets = 1;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 5);
 	cr_assert_not_null(strstr(line(0), "\"src_port\":1024"));
@@ -383,18 +426,13 @@ Test(jsonl, batch_number_and_epoch_offset)
 	V.st.number = 42;
 	V.st.start_ns = 5 * SEC + 999999;
 	V.st.end_ns = 6 * SEC;
-	open_sink(&fb_sink_jsonl, ALL_KEYS, 1000 * MS, NULL);
+	open_sink(&fb_format_jsonl, ALL_KEYS, 1000 * MS, NULL);
 	write_view();
 	const char *want = "{\"type\":\"batch\",\"batch\":42,\"start_ms\":6000,\"end_ms\":7000,";
 
 	cr_assert_eq(strncmp(line(0), want, strlen(want)), 0, "%s", line(0));
 }
 
-Test(jsonl, flush_ok)
-{
-	open_sink(&fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
-	cr_assert_eq(ops->flush(sink), 0);
-}
 
 /* ---- failing streams ----------------------------------------------------------------- */
 
@@ -417,16 +455,16 @@ Test(sink, jsonl_write_to_broken_pipe_fails)
 {
 	view_init();
 	view_add(10, 640);
-	open_on(broken_stream(), &fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
-	cr_assert_eq(ops->write_batch(sink, &V.v), -EPIPE);
+	open_on(broken_stream(), &fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
+	cr_assert_eq(ops->batch(sink, mf, view()), -EPIPE);
 }
 
 Test(sink, table_write_to_broken_pipe_fails)
 {
 	view_init();
 	view_add(10, 640);
-	open_on(broken_stream(), &fb_sink_table, ALL_KEYS, 0, NULL);
-	cr_assert_eq(ops->write_batch(sink, &V.v), -EPIPE);
+	open_on(broken_stream(), &fb_format_table, ALL_KEYS, 0, NULL);
+	cr_assert_eq(ops->batch(sink, mf, view()), -EPIPE);
 }
 
 Test(sink, jsonl_write_to_full_device_fails)
@@ -436,17 +474,34 @@ Test(sink, jsonl_write_to_full_device_fails)
 	cr_assert_not_null(f);
 	view_init();
 	view_add(10, 640);
-	open_on(f, &fb_sink_jsonl, ALL_KEYS, EPOCH, NULL);
-	cr_assert_eq(ops->write_batch(sink, &V.v), -ENOSPC);
+	open_on(f, &fb_format_jsonl, ALL_KEYS, EPOCH, NULL);
+	cr_assert_eq(ops->batch(sink, mf, view()), -ENOSPC);
 }
 
-Test(sink, find_by_name)
+Test(sink, find_by_name_and_id)
 {
-	cr_assert_eq(fb_sink_find("jsonl"), &fb_sink_jsonl);
-	cr_assert_eq(fb_sink_find("table"), &fb_sink_table);
-	cr_assert_null(fb_sink_find("csv"));
-	cr_assert_str_eq(fb_sink_jsonl.name, "jsonl");
-	cr_assert_str_eq(fb_sink_table.name, "table");
+	cr_assert_eq(fb_format_by_name("jsonl"), &fb_format_jsonl);
+	cr_assert_eq(fb_format_by_name("table"), &fb_format_table);
+	cr_assert_null(fb_format_by_name("xml"));
+	cr_assert_eq(fb_format_find(FB_FMT_JSONL), &fb_format_jsonl);
+	cr_assert_eq(fb_format_find(FB_FMT_TABLE), &fb_format_table);
+	cr_assert_null(fb_format_find(FB_FMT_AUTO));
+}
+
+Test(sink, format_for_path)
+{
+	bool gz = true;
+
+	cr_assert_eq(fb_format_for_path("flows.jsonl", &gz), &fb_format_jsonl);
+	cr_assert(!gz);
+	cr_assert_eq(fb_format_for_path("/var/log/fb/flows-%Y%m%d.jsonl.gz", &gz), &fb_format_jsonl);
+	cr_assert(gz);
+	cr_assert_null(fb_format_for_path("flows.json", &gz));
+	cr_assert_null(fb_format_for_path("flows.gz", &gz), "no format before .gz");
+	cr_assert_null(fb_format_for_path("jsonl", &gz), "no extension at all");
+	cr_assert_null(fb_format_for_path("dir.jsonl/flows", &gz), "the extension is the file's");
+	cr_assert_null(fb_format_for_path(".jsonl", &gz), "a hidden file, not an extension");
+	cr_assert_null(fb_format_for_path("flows.table", &gz), "table is for terminals");
 }
 
 /* ---- table ----------------------------------------------------------------------------- */
@@ -461,10 +516,11 @@ Test(table, summary_line)
 	V.st.late = 3;
 	V.st.proc_ns = 1500000;
 	V.st.delay_ns = 5000000;
-	open_sink(&fb_sink_table, ALL_KEYS, 0, NULL);
+	open_sink(&fb_format_table, ALL_KEYS, 0, NULL);
 	write_view();
-	cr_assert_str_eq(line(0), "batch 1  00:00:10.000-00:00:11.000  seen 12 = packets 10 + lost 2  "
-				  "bytes 640B  flows 1  overflow 0  late 3  parse_err 1  proc 1.50ms  delay 5.0ms");
+	cr_assert_str_eq(line(0), "batch 1  00:00:10.000-00:00:11.000  seen 12 = records 10 + lost 2  "
+				  "packets 10  bytes 640B  flows 1  overflow 0  parse_err 1  late 3  proc 1.50ms  "
+				  "delay 5.0ms");
 }
 
 Test(table, summary_line_units_and_partial)
@@ -479,11 +535,12 @@ Test(table, summary_line_units_and_partial)
 	V.st.bytes = 1536;
 	V.st.overflow = 9;
 	V.st.partial = true;
-	open_sink(&fb_sink_table, ALL_KEYS, 2 * SEC, NULL);
+	open_sink(&fb_format_table, ALL_KEYS, 2 * SEC, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 1, "no flows: the summary only");
-	cr_assert_str_eq(line(0), "batch 7  01:00:02.250-01:00:02.750  seen 1.5M = packets 1.5M + lost 1000  "
-				  "bytes 1.5KiB  flows 0  overflow 9  late 0  parse_err 0  proc 0.00ms  delay 0.0ms"
+	cr_assert_str_eq(line(0), "batch 7  01:00:02.250-01:00:02.750  seen 1.5M = records 1.5M + lost 1000  "
+				  "packets 1.5M  bytes 1.5KiB  flows 0  overflow 9  parse_err 0  late 0  proc 0.00ms  "
+				  "delay 0.0ms"
 				  "  (partial)");
 }
 
@@ -491,7 +548,7 @@ Test(table, one_flow_exact)
 {
 	view_init();
 	view_add(10, 640);
-	open_sink(&fb_sink_table, ALL_KEYS, 0, NULL);
+	open_sink(&fb_format_table, ALL_KEYS, 0, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 3);
 	cr_assert_str_eq(line(1), "  IFACE DIR PROTO SRC        SPORT DST        DPORT PKTS BYTES FLAGS");
@@ -555,7 +612,7 @@ Test(table, columns_aligned_across_rows)
 	V.v.rest_flows = 12;
 	V.over.packets = 7;
 	V.over.bytes = 9;
-	open_sink(&fb_sink_table, ALL_KEYS, 0, NULL);
+	open_sink(&fb_format_table, ALL_KEYS, 0, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 7);
 	snprintf(hdr, sizeof(hdr), "%s", line(1));
@@ -613,7 +670,7 @@ Test(table, columns_follow_key_fields_default)
 {
 	view_init();
 	view_add(1, 60);
-	open_sink(&fb_sink_table, ALL_KEYS, 0, NULL);
+	open_sink(&fb_format_table, ALL_KEYS, 0, NULL);
 	write_view();
 	header_words(line(1), "IFACE DIR PROTO SRC SPORT DST DPORT PKTS BYTES FLAGS");
 }
@@ -622,7 +679,7 @@ Test(table, columns_follow_key_fields_src_dst_dport)
 {
 	view_init();
 	view_add(1, 60);
-	open_sink(&fb_sink_table, FB_K_SRC | FB_K_DST | FB_K_DPORT, 0, NULL);
+	open_sink(&fb_format_table, FB_K_SRC | FB_K_DST | FB_K_DPORT, 0, NULL);
 	write_view();
 	header_words(line(1), "SRC DST DPORT PKTS BYTES FLAGS");
 	header_words(line(2), "198.18.0.2 198.18.0.1 9 1 60B");
@@ -632,7 +689,7 @@ Test(table, columns_follow_key_fields_proto_only)
 {
 	view_init();
 	view_add(1, 60);
-	open_sink(&fb_sink_table, FB_K_PROTO, 0, NULL);
+	open_sink(&fb_format_table, FB_K_PROTO, 0, NULL);
 	write_view();
 	header_words(line(1), "PROTO PKTS BYTES FLAGS");
 	header_words(line(2), "udp 1 60B");
@@ -649,7 +706,7 @@ Test(table, etype_key_names_non_ip_frames)
 	f = view_add(1, 60);
 	f->key.ethertype = 0x88cc;
 	f->key.proto = 0;
-	open_sink(&fb_sink_table, FB_K_ETYPE | FB_K_SRC, 0, NULL);
+	open_sink(&fb_format_table, FB_K_ETYPE | FB_K_SRC, 0, NULL);
 	write_view();
 	header_words(line(1), "PROTO SRC PKTS BYTES FLAGS");
 	header_words(line(2), "arp 2 84B");
@@ -664,7 +721,7 @@ Test(table, unnamed_protocol_number)
 	f = view_add(1, 60);
 	f->key.proto = 253;
 	f->key.sport = f->key.dport = 0;
-	open_sink(&fb_sink_table, FB_K_PROTO | FB_K_SPORT, 0, NULL);
+	open_sink(&fb_format_table, FB_K_PROTO | FB_K_SPORT, 0, NULL);
 	write_view();
 	header_words(line(2), "253 1 60B");
 }
@@ -679,7 +736,7 @@ Test(table, rest_and_overflow_labels_without_iface_column)
 	V.v.rest_flows = 3;
 	V.over.packets = 4;
 	V.over.bytes = 256;
-	open_sink(&fb_sink_table, FB_K_SRC | FB_K_DST, 0, NULL);
+	open_sink(&fb_format_table, FB_K_SRC | FB_K_DST, 0, NULL);
 	write_view();
 	cr_assert_eq(count_lines(buf), 5);
 	header_words(line(3), "(3 more) 6 600B");
@@ -688,8 +745,3 @@ Test(table, rest_and_overflow_labels_without_iface_column)
 	cr_assert_eq(strlen(line(4)), strlen(line(1)));
 }
 
-Test(table, flush_ok)
-{
-	open_sink(&fb_sink_table, ALL_KEYS, 0, NULL);
-	cr_assert_eq(ops->flush(sink), 0);
-}
