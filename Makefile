@@ -31,7 +31,7 @@ LDFLAGS  += -fsanitize=address,undefined
 endif
 FB_CFLAGS += -Iinclude -I$(OUT) -Iuser -DFB_VERSION='"$(VERSION)"'
 ALL_CFLAGS = $(FB_CFLAGS) $(CFLAGS)
-LDLIBS   += -lbpf -lelf -lz
+LDLIBS   += -lbpf -lelf -lz -lmicrohttpd
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wall -Wno-unused-function -MMD -MP
 
@@ -41,6 +41,8 @@ CORE_SRCS := cli.c log.c agg.c batch.c flows.c pipeline.c ring.c fmt.c format.c 
 BPF_SRCS  := capture.c
 # interfaces' link types (issue 7)
 CORE_SRCS += linktype.c
+# network outputs: prometheus, ipfix (issue 9)
+CORE_SRCS += out_prom.c out_ipfix.c hostport.c
 CORE_OBJS := $(addprefix $(OUT)/user/,$(CORE_SRCS:.c=.o))
 BPF_OBJS  := $(addprefix $(OUT)/user/,$(BPF_SRCS:.c=.o))
 SKEL      := $(OUT)/flowbatch.skel.h
@@ -99,7 +101,7 @@ $(OUT)/flowbatch: $(OUT)/user/main.o $(CORE_OBJS) $(BPF_OBJS)
 # --- tests -------------------------------------------------------------
 $(UNIT_BIN): $(UNIT_SRCS) $(CORE_OBJS) | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -lz -lpthread -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -lz -lpthread -lmicrohttpd -o $@
 
 $(BPFT_BIN): tests/bpf/*.c $(SKEL) $(OUT)/user/ring.o | $(OUT)/tests
 	$(call msg,LD,$@)

@@ -3,6 +3,8 @@
 # that are missing, so running it twice is cheap. Usage: scripts/deps.sh [bench]
 set -eu
 pkgs="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 libcriterion-dev nftables python3 iputils-ping ethtool"
+# the network outputs and the programs their tests talk to (issue 9)
+pkgs="$pkgs libmicrohttpd-dev prometheus nfdump tshark"
 [ "${1:-}" = bench ] && pkgs="$pkgs tcpdump pmacct softflowd nfdump linux-perf"
 missing=""
 for p in $pkgs; do
