@@ -38,6 +38,8 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUT) -Wal
 # user/ modules; main.c wires them, the rest is reused by tests and bench
 CORE_SRCS := cli.c log.c agg.c batch.c flows.c pipeline.c ring.c fmt.c format.c fmt_table.c fmt_jsonl.c \
              out.c out_stdout.c events.c loop.c netwatch.c
+# outputs: isolation, files, csv (issue 8)
+CORE_SRCS += writer.c fmt_csv.c out_file.c
 BPF_SRCS  := capture.c
 # interfaces' link types (issue 7)
 CORE_SRCS += linktype.c

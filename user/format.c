@@ -3,11 +3,13 @@
 #include <string.h>
 #include "format.h"
 
+extern const struct fb_format_ops fb_format_csv;
 
 /* One line per format. */
 static const struct fb_format_ops *const formats[] = {
 	&fb_format_table,
 	&fb_format_jsonl,
+	&fb_format_csv,
 };
 #define NFORMATS (sizeof(formats) / sizeof(formats[0]))
 

@@ -9,11 +9,13 @@
 #include "out.h"
 
 extern const struct fb_output_ops fb_out_stdout;
+extern const struct fb_output_ops fb_out_file;
 extern const struct fb_output_ops fb_out_prometheus, fb_out_ipfix;
 
 /* One line per kind of output. */
 static const struct fb_output_ops *const registry[] = {
 	&fb_out_stdout,
+	&fb_out_file,
 	&fb_out_prometheus, &fb_out_ipfix,
 };
 #define NREG (sizeof(registry) / sizeof(registry[0]))
