@@ -423,7 +423,7 @@ static int finish(struct fb_config *cfg, char *err, size_t errlen)
 			return -1;
 		}
 		o->format = fb_format_for_path(o->target, &o->gzip)->id;
-		o->rotate_secs = cfg->rotate_secs;
+		o->rotate_secs = cfg->rotate_secs / 1000000000; /* -G is read as a duration (ns) */
 		o->rotate_bytes = cfg->rotate_bytes;
 		o->keep_files = cfg->keep_files;
 	}
