@@ -45,6 +45,9 @@ BPF_SRCS  := capture.c
 CORE_SRCS += linktype.c
 # network outputs: prometheus, ipfix (issue 9)
 CORE_SRCS += out_prom.c out_ipfix.c hostport.c
+# kernel event families (issue 10)
+CORE_SRCS += fam_tab.c fam_tcp.c fam_drops.c
+BPF_SRCS  += capture_events.c
 CORE_OBJS := $(addprefix $(OUT)/user/,$(CORE_SRCS:.c=.o))
 BPF_OBJS  := $(addprefix $(OUT)/user/,$(BPF_SRCS:.c=.o))
 SKEL      := $(OUT)/flowbatch.skel.h
