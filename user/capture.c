@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <linux/if_link.h>
 #include "capture.h"
+#include "capture_events.h"
 #include "flowbatch.skel.h"
 #include "linktype.h"
 #include "log.h"
@@ -54,6 +55,7 @@ struct fb_capture {
 	int n;
 	uint32_t ncpus;
 	char method[64];
+	struct fb_evcap *ev; /* --events programs and their links */
 };
 
 /* libbpf's messages go through the logger: its warnings are shown, its
@@ -131,6 +133,11 @@ struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 		fb_err("cannot open BPF object: %s\n", strerror(e));
 		goto err_free;
 	}
+	c->ev = fb_evcap__open(c->skel->obj, cfg->events); /* logs its own line */
+	if (!c->ev) {
+		e = errno;
+		goto err_destroy;
+	}
 	/* wake the consumer at a quarter full, then again every 1/16 */
 	c->skel->rodata->watermark = rs / 4;
 	c->skel->rodata->kick_step = rs / 16 > 4096 ? rs / 16 : 4096;
@@ -199,6 +206,7 @@ err_rings:
 		if (c->ring_fds[k] >= 0)
 			close(c->ring_fds[k]);
 err_destroy:
+	fb_evcap__free(c->ev);
 	flowbatch__destroy(c->skel);
 err_free:
 	free(c);
@@ -399,6 +407,11 @@ int fb_capture__attach(struct fb_capture *c)
 		fb_capture__detach(c);
 		return e;
 	}
+	e = fb_evcap__attach(c->ev); /* logs its own line */
+	if (e) {
+		fb_capture__detach(c);
+		return e;
+	}
 	if (!c->n)
 		return 0;
 	snprintf(c->method, sizeof(c->method), "%s%s%s", c->ifs[0].method ? c->ifs[0].method : "",
@@ -419,6 +432,7 @@ void fb_capture__detach(struct fb_capture *c)
 
 	if (!c)
 		return;
+	fb_evcap__detach(c->ev);
 	for (i = 0; i < c->n; i++) {
 		struct iface *f = &c->ifs[i];
 		int dirs[2] = { f->cls_in, f->cls_out }, k;
@@ -453,8 +467,19 @@ void fb_capture__free(struct fb_capture *c)
 	for (k = 0; k < c->nrings && !c->cfg->shared_ring; k++)
 		if (c->ring_fds[k] >= 0)
 			close(c->ring_fds[k]);
+	fb_evcap__free(c->ev);
 	flowbatch__destroy(c->skel);
 	free(c);
+}
+
+const char *fb_capture__drop_reason(void *c, uint32_t reason)
+{
+	return fb_evcap__drop_reason(((struct fb_capture *)c)->ev, reason);
+}
+
+uint64_t fb_capture__events_missed(const struct fb_capture *c, uint32_t family_bit)
+{
+	return fb_evcap__missed(c->ev, family_bit);
 }
 
 uint32_t fb_capture__nrings(const struct fb_capture *c)

@@ -60,6 +60,11 @@ int fb_capture__iface_gone(struct fb_capture *c, uint32_t ifindex);
 /* Attached interfaces, for names in output and link-removal watching. */
 int fb_capture__ifaces(const struct fb_capture *c, const uint32_t **ifindexes);
 const char *fb_capture__ifname(void *c, uint32_t ifindex);
+/* --events: the kernel's name of a drop reason, or NULL (fb_reason_name_fn,
+ * c is the capture); events of a family the kernel skipped because its
+ * program was already running on that CPU (in no ledger). */
+const char *fb_capture__drop_reason(void *c, uint32_t reason);
+uint64_t fb_capture__events_missed(const struct fb_capture *c, uint32_t family_bit);
 /* How each hook was attached, for the start-up line: "tcx", "clsact", "xdp/native" */
 const char *fb_capture__method(const struct fb_capture *c);
 

@@ -14,6 +14,7 @@
 #include <sys/timerfd.h>
 #include "capture.h"
 #include "cli.h"
+#include "events.h"
 #include "flows.h"
 #include "fmt.h"
 #include "log.h"
@@ -120,6 +121,11 @@ static int build(struct app *a, uint64_t start_ns)
 			return -ENOMEM;
 		}
 	}
+	struct fb_events_opts eo = { .mask = c->events, .keys = c->keys, .max_keys = c->max_flows,
+				     .drop_reason = fb_capture__drop_reason, .drop_reason_ctx = a->cap };
+	err = fb_events__families(&eo, po.batch.fams);
+	if (err)
+		fb_err("cannot allocate event tables: %s\n", strerror(-err));
 	octx.key_fields = c->keys.fields;
 	octx.mono_to_epoch_ns = fb_mono_to_epoch_ns();
 	octx.ifname = fb_capture__ifname;
@@ -128,7 +134,7 @@ static int build(struct app *a, uint64_t start_ns)
 	for (t = 0; t < FB_REC_TYPES; t++)
 		octx.fams[t] = po.batch.fams[t].ops;
 	a->outs = fb_outputs__new(&octx);
-	for (i = 0, err = a->outs ? 0 : -ENOMEM; i < c->n_outs && !err; i++)
+	for (i = 0, err = err ? err : a->outs ? 0 : -ENOMEM; i < c->n_outs && !err; i++)
 		err = fb_outputs__add(a->outs, &c->outs[i]);
 	if (err) {
 		po.batch.emit = NULL; /* frees the families */
