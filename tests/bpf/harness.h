@@ -62,7 +62,10 @@ int fbt_run_raw(enum fbt_prog prog, const void *data, size_t len, int repeat,
  * the frame came out byte for byte as it went in. */
 void fbt_run_checked(enum fbt_prog prog, const void *data, size_t len, int repeat);
 
-/* Drains the ring; returns the number of records read into recs. */
+/* Drains every ring with flowbatch's own reader (user/ring.c) and returns
+ * the number of records read; the first max go into recs. Asserts that no
+ * record was bad (other type or length), that every ring is empty after,
+ * and that there were at most max. */
 size_t fbt_drain(struct fb_pkt *recs, size_t max);
 
 /* Sums fb_counters over all possible CPUs. */
