@@ -31,6 +31,7 @@
 #define SET_HDR 4
 #define MAX_FIELDS 16
 #define NTMPL 5 /* data templates: 256 .. 260 */
+#define QUIET_NS (10ull * 1000000000ull) /* no failed send this long ends an incident */
 
 /* What a template field takes from a flow row. */
 enum what {
@@ -134,7 +135,8 @@ struct ipfix {
 
 	bool tmpl_due;
 	uint64_t tmpl_sent_ns; /* batch end (monotonic) when templates last went */
-	bool failing; /* the last batch had failed sends (one warning an incident) */
+	bool failing; /* in an incident of failed sends (one warning each) */
+	uint64_t last_fail_ns; /* end of the last batch with a failed send */
 
 	/* the account */
 	uint64_t batches, dropped, errors, msgs;
@@ -491,11 +493,16 @@ static int ipfix_write(void *s, const struct fb_batch_view *v)
 			fb_warn("ipfix %s: cannot send (%llu of this batch's messages failed); counting failed messages\n",
 				x->hp.text, (unsigned long long)x->batch_errors);
 		x->failing = true;
+		x->last_fail_ns = v->st->end_ns;
 	} else {
 		x->batches++;
-		if (x->failing)
+		/* A send that succeeds proves little: to a closed port every
+		 * other one does (the ICMP error fails the next). An incident
+		 * ends after a quiet spell. */
+		if (x->failing && v->st->end_ns >= x->last_fail_ns + QUIET_NS) {
 			fb_info("ipfix %s: sending again\n", x->hp.text);
-		x->failing = false;
+			x->failing = false;
+		}
 	}
 	return 0;
 }
