@@ -58,16 +58,54 @@ struct fb_capture {
 	struct fb_evcap *ev; /* --events programs and their links */
 };
 
-/* libbpf's messages go through the logger: its warnings are shown, its
- * info and debug output with -v. */
+/* libbpf's messages go through the logger: its info and debug output with
+ * -v, its warnings always, except while a step runs whose failure
+ * flowbatch explains itself in one line: those warnings are held, and
+ * shown if the step succeeds after all (load) or dropped (attach, where
+ * libbpf warns about paths flowbatch tries and falls back from); -v shows
+ * everything as it comes. libbpf's callback has no context pointer, so
+ * the held text is file-scope state. */
+static struct {
+	bool on;
+	char buf[4096];
+	size_t len;
+} held;
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum fb_log_level l = level == LIBBPF_WARN ? FB_LOG_WARN : FB_LOG_DEBUG;
+	int n;
 
 	if (l > fb_log_level())
 		return 0;
+	if (held.on && fb_log_level() < FB_LOG_DEBUG) {
+		n = vsnprintf(held.buf + held.len, sizeof(held.buf) - held.len, fmt, ap);
+		if (n > 0)
+			held.len = held.len + (size_t)n < sizeof(held.buf) ? held.len + (size_t)n : sizeof(held.buf) - 1;
+		return 0;
+	}
 	fb_vlog(l, fmt, ap);
 	return 0;
+}
+
+static void hold_libbpf(void)
+{
+	held.on = true;
+	held.len = 0;
+	held.buf[0] = '\0';
+}
+
+/* show: print what was held as warnings, else drop it */
+static void release_libbpf(bool show)
+{
+	char *line, *save = NULL;
+
+	held.on = false;
+	if (show)
+		for (line = strtok_r(held.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			fb_warn("%s\n", line);
+	held.len = 0;
+	held.buf[0] = '\0';
 }
 
 static bool want_in(const struct fb_capture_opts *cfg)
@@ -127,9 +165,11 @@ struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 	rs = fb_default_ring_size(cfg, c->ncpus);
 	c->ring_size = rs;
 
+	hold_libbpf();
 	c->skel = flowbatch__open();
 	if (!c->skel) {
 		e = errno;
+		release_libbpf(false);
 		fb_err("cannot open BPF object: %s\n", strerror(e));
 		goto err_free;
 	}
@@ -167,6 +207,7 @@ struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 				  raw_ip && cfg->hook == FB_HOOK_TC && want_in(cfg));
 	bpf_program__set_autoload(c->skel->progs.fb_tc_out_l3, raw_ip && want_out(cfg));
 	e = flowbatch__load(c->skel);
+	release_libbpf(!e);
 	if (tmpl >= 0)
 		close(tmpl);
 	if (e) {
@@ -386,6 +427,7 @@ int fb_capture__attach(struct fb_capture *c)
 	size_t errlen = sizeof(err);
 	int i, e = 0;
 
+	hold_libbpf();
 	for (i = 0; i < c->n && !e; i++) {
 		struct iface *f = &c->ifs[i];
 
@@ -402,6 +444,7 @@ int fb_capture__attach(struct fb_capture *c)
 		if (!e && want_out(cfg))
 			e = attach_tc(c, f, true, err, errlen);
 	}
+	release_libbpf(false); /* fallbacks were tried; a failure is said below */
 	if (e) {
 		fb_err("%s\n", err);
 		fb_capture__detach(c);

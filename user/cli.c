@@ -130,6 +130,7 @@ struct opt {
 	size_t off, size; /* target field in struct fb_config */
 	unsigned flags;
 	const char *range; /* for messages: "10ms to 1h" */
+	const char *noun; /* for messages: "invalid interval '5x' for -t/--interval" */
 };
 
 #define FIELD(f) .off = offsetof(struct fb_config, f), .size = sizeof(((struct fb_config *)0)->f)
@@ -154,49 +155,49 @@ static const struct opt opts[] = {
 	  .def = "both", .choices = dirs, .base = FB_DIR_IN, FIELD(cap.dir) },
 	{ "interval", 't', K_DURATION, "DUR", "batch interval, e.g. 250ms, 1s, 2m",
 	  .def = "1s", .min = MIN_INTERVAL_NS, .max = MAX_INTERVAL_NS, FIELD(interval_ns),
-	  .range = "10ms to 1h, e.g. 250ms, 1s, 2m" },
+	  .range = "10ms to 1h, e.g. 250ms, 1s, 2m", .noun = "interval" },
 	{ "keys", 'k', K_STRING, "KEYS", "group-by keys; src/24 or src/24/64 for prefixes",
 	  .def = FB_KEYS_DEFAULT, FIELD(keys_str) },
 	{ "top", 'n', K_UINT32, "N", "show the N flows with most bytes and one row for the rest (0 = all; default 20 for table, all otherwise)",
-	  .max = 1000000, FIELD(top), .flags = F_SET_TOP, .range = "0 to 1000000" },
+	  .max = 1000000, FIELD(top), .flags = F_SET_TOP, .range = "0 to 1000000", .noun = "count" },
 	{ "output", 'o', K_ENUM, "FORMAT", "stdout format (default: table on a terminal, else jsonl)",
 	  .choices = formats, .base = FB_FMT_TABLE, FIELD(output) },
 	{ "write", 'w', K_WRITE, "PATH", "also write every batch to PATH (.jsonl or .csv, +.gz; strftime patterns; repeatable)", .def = NULL },
 	{ "rotate-seconds", 'G', K_DURATION, "SECS", "start a new -w file when a batch starts at a multiple of SECS on the wall clock",
-	  .min = 1000000000ull, .max = 366 * 86400000000000ull, FIELD(rotate_secs), .range = "1s to 366 days" },
+	  .min = 1000000000ull, .max = 366 * 86400000000000ull, FIELD(rotate_secs), .range = "1s to 366 days", .noun = "rotation period" },
 	{ "rotate-size", 'C', K_SIZE, "SIZE", "start a new -w file after the batch that takes it past SIZE (100M, 1G)",
-	  .min = 4096, .max = 1ull << 40, FIELD(rotate_bytes), .range = "4k to 1T" },
+	  .min = 4096, .max = 1ull << 40, FIELD(rotate_bytes), .range = "4k to 1T", .noun = "rotation size" },
 	{ "rotate-keep", 'W', K_UINT32, "N", "keep at most N files of each -w output (the oldest it wrote go)",
-	  .min = 1, .max = 1000000, FIELD(keep_files), .range = "1 to 1000000" },
+	  .min = 1, .max = 1000000, FIELD(keep_files), .range = "1 to 1000000", .noun = "file count" },
 	{ "prometheus", 0, K_STRING, "[ADDR]:PORT", "serve /metrics for Prometheus (ADDR defaults to 127.0.0.1)",
 	  FIELD(prom_addr) },
 	{ "prometheus-keys", 0, K_STRING, "KEYS", "per-group counters by these -k keys (off by default)",
 	  FIELD(prom_keys) },
 	{ "prometheus-max-series", 0, K_UINT32, "N", "at most N per-group series; the rest sum into one \"other\"",
-	  .def = "1000", .min = 1, .max = 1000000, FIELD(prom_max_series), .range = "1 to 1000000" },
+	  .def = "1000", .min = 1, .max = 1000000, FIELD(prom_max_series), .range = "1 to 1000000", .noun = "series limit" },
 	{ "ipfix", 0, K_STRING, "HOST:PORT", "export flow rows as IPFIX over UDP to a collector", FIELD(ipfix_addr) },
 	{ "ipfix-domain", 0, K_UINT32, "N", "IPFIX observation domain id",
-	  .def = "1", .max = UINT32_MAX, FIELD(ipfix_domain), .range = "0 to 4294967295" },
+	  .def = "1", .max = UINT32_MAX, FIELD(ipfix_domain), .range = "0 to 4294967295", .noun = "domain id" },
 	{ "events", 0, K_STRING, "LIST", "kernel event families: tcp,retrans,resets,rtt,drops (default none)",
 	  FIELD(events_str) },
 	{ "count", 'c', K_UINT64, "N", "stop after N batches",
-	  .min = 1, .max = UINT64_MAX, FIELD(count), .range = "a positive integer" },
+	  .min = 1, .max = UINT64_MAX, FIELD(count), .range = "a positive integer", .noun = "batch count" },
 	{ "duration", 'D', K_DURATION, "DUR", "stop after DUR",
-	  .min = 1, .max = UINT64_MAX, FIELD(duration_ns), .range = "e.g. 500ms, 10s, 2m" },
+	  .min = 1, .max = UINT64_MAX, FIELD(duration_ns), .range = "e.g. 500ms, 10s, 2m", .noun = "duration" },
 	{ "ring-size", 0, K_SIZE, "BYTES", "size of each ring buffer (default 8M per CPU, less on many CPUs)",
 	  .min = 4096, .max = 1ull << 30, FIELD(cap.ring_size), .flags = F_POW2,
-	  .range = "a power of two from 4k to 1G" },
+	  .range = "a power of two from 4k to 1G", .noun = "ring size" },
 	{ "ring", 0, K_ENUM, "MODE", "one ring per CPU, or one shared by all CPUs",
 	  .def = "percpu", .choices = ringmodes, FIELD(cap.shared_ring) },
 	{ "max-flows", 0, K_UINT32, "N", "distinct flows kept per batch; more go to an overflow row",
-	  .def = "65536", .min = 1, .max = MAX_FLOWS_LIMIT, FIELD(max_flows), .range = "1 to 16777216" },
+	  .def = "65536", .min = 1, .max = MAX_FLOWS_LIMIT, FIELD(max_flows), .range = "1 to 16777216", .noun = "flow limit" },
 	{ "force", 0, K_FLAG, NULL, "replace another program's XDP attachment", FIELD(cap.force) },
 	{ "tc-attach", 0, K_ENUM, "MODE", "TC attach method: tcx links, else a clsact qdisc",
 	  .def = "auto", .choices = tcmodes, .base = FB_TC_AUTO, FIELD(cap.tc_mode) },
 	{ "xdp-mode", 0, K_ENUM, "MODE", "XDP attach mode: native where the driver has it",
 	  .def = "auto", .choices = xdpmodes, .base = FB_XDP_AUTO, FIELD(cap.xdp_mode) },
 	{ "grace", 0, K_DURATION, "DUR", "wait this long after a batch ends before emitting it",
-	  .def = "5ms", .max = 1000000000ull, FIELD(grace_ns), .range = "0 to 1s" },
+	  .def = "5ms", .max = 1000000000ull, FIELD(grace_ns), .range = "0 to 1s", .noun = "grace" },
 	{ "verbose", 'v', K_COUNT, NULL, "more messages, libbpf's included", FIELD(verbose) },
 	{ "help", 'h', K_HELP, NULL, "show this help", .def = NULL },
 	{ "version", 'V', K_VERSION, NULL, "show the version", .def = NULL },
@@ -353,8 +354,8 @@ static int apply(const struct opt *o, const char *a, struct fb_config *cfg, char
 		cfg->top_set = true;
 	return 0;
 bad_range:
-	snprintf(err, errlen, "invalid value '%s' for %s (%s)", a, label(o, lbl, sizeof(lbl)),
-		 o->range ? o->range : "out of range");
+	snprintf(err, errlen, "invalid %s '%s' for %s (%s)", o->noun ? o->noun : "value", a,
+		 label(o, lbl, sizeof(lbl)), o->range ? o->range : "out of range");
 	return -1;
 }
 

@@ -76,7 +76,7 @@ static int on_netlink(void *ctx, int fd, uint32_t events)
 			a->ifaces[i].gone = true;
 			left = fb_capture__iface_gone(a->cap, a->ifindex[i]);
 			fb_err("interface %s was removed; %s\n", a->ifaces[i].name,
-			       left ? "going on with the others" : "none left, stopping");
+			       left ? "going on with the others" : "stopping");
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -92,7 +92,7 @@ static int timer_once(uint64_t at_ns)
 	struct itimerspec its = { .it_value = { (time_t)(at_ns / 1000000000ull), (long)(at_ns % 1000000000ull) } };
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-	if (fd >= 0 && timerfd_settime(fd, 0, &its, NULL)) {
+	if (fd >= 0 && timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
 		close(fd);
 		return -1;
 	}
