@@ -108,9 +108,10 @@ $(UNIT_BIN): $(UNIT_SRCS) $(CORE_OBJS) | $(OUT)/tests
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $(UNIT_SRCS) $(CORE_OBJS) -lcriterion -lz -lpthread -lmicrohttpd -o $@
 
-$(BPFT_BIN): tests/bpf/*.c $(SKEL) $(OUT)/user/ring.o | $(OUT)/tests
+BPFT_OBJS := $(addprefix $(OUT)/user/,ring.o capture_events.o log.o)
+$(BPFT_BIN): tests/bpf/*.c $(SKEL) $(BPFT_OBJS) | $(OUT)/tests
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) tests/bpf/*.c $(OUT)/user/ring.o $(LDLIBS) -lcriterion -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) tests/bpf/*.c $(BPFT_OBJS) $(LDLIBS) -lcriterion -o $@
 
 test-unit: $(UNIT_BIN)
 	$(Q)$(UNIT_BIN) --jobs 2

@@ -12,7 +12,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "capture_events.h"
-#include "events.h"
+#include "events.h" /* the family bits only */
 #include "log.h"
 
 /* Each program, the family that turns it on and its tracepoint. min_args
@@ -20,15 +20,16 @@
 static const struct evprog {
 	const char *prog;
 	uint32_t bit;
+	const char *family; /* as --events names it */
 	const char *tp;
 	unsigned min_args;
 } progs[] = {
-	{ "fb_ev_tcp_state", FB_EV_TCP, "inet_sock_set_state", 3 },
-	{ "fb_ev_retrans", FB_EV_RETRANS, "tcp_retransmit_skb", 2 },
-	{ "fb_ev_rst_send", FB_EV_RESETS, "tcp_send_reset", 2 },
-	{ "fb_ev_rst_recv", FB_EV_RESETS, "tcp_receive_reset", 1 },
-	{ "fb_ev_rtt", FB_EV_RTT, "tcp_probe", 2 },
-	{ "fb_ev_drop", FB_EV_DROPS, "kfree_skb", 3 },
+	{ "fb_ev_tcp_state", FB_EV_TCP, "tcp", "inet_sock_set_state", 3 },
+	{ "fb_ev_retrans", FB_EV_RETRANS, "retrans", "tcp_retransmit_skb", 2 },
+	{ "fb_ev_rst_send", FB_EV_RESETS, "resets", "tcp_send_reset", 2 },
+	{ "fb_ev_rst_recv", FB_EV_RESETS, "resets", "tcp_receive_reset", 1 },
+	{ "fb_ev_rtt", FB_EV_RTT, "rtt", "tcp_probe", 2 },
+	{ "fb_ev_drop", FB_EV_DROPS, "drops", "kfree_skb", 3 },
 };
 
 #define NPROGS (sizeof(progs) / sizeof(progs[0]))
@@ -164,6 +165,31 @@ const char *fb_evcap__drop_reason(void *ctx, uint32_t reason)
 	return r && strcmp(r->name, "MAX") ? r->name : NULL;
 }
 
+int fb_evcap_check_btf(const struct btf *vm, uint32_t mask)
+{
+	size_t i;
+
+	for (i = 0; i < NPROGS; i++) {
+		const struct evprog *q = &progs[i];
+		int n;
+
+		if (!(mask & q->bit))
+			continue;
+		n = tp_nargs(vm, q->tp);
+		if (n < 0) {
+			fb_err("--events %s: this kernel has no tracepoint %s\n", q->family, q->tp);
+			return -EOPNOTSUPP;
+		}
+		if ((unsigned)n < q->min_args) {
+			fb_err("--events %s: this kernel's tracepoint %s passes %d arguments, %u needed%s\n",
+			       q->family, q->tp, n, q->min_args,
+			       q->bit == FB_EV_DROPS ? " (drop reasons: kernel 5.17 or later)" : "");
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 struct fb_evcap *fb_evcap__open(struct bpf_object *obj, uint32_t mask)
 {
 	struct btf *vm = NULL;
@@ -198,30 +224,18 @@ struct fb_evcap *fb_evcap__open(struct bpf_object *obj, uint32_t mask)
 		       strerror(e));
 		goto err;
 	}
+	e = -fb_evcap_check_btf(vm, mask);
+	if (e)
+		goto err;
 	for (i = 0; i < NPROGS; i++) {
 		const struct evprog *q = &progs[i];
 		struct bpf_program *p;
-		int n;
 
 		if (!(mask & q->bit))
 			continue;
-		n = tp_nargs(vm, q->tp);
-		if (n < 0) {
-			fb_err("--events %s: this kernel has no tracepoint %s\n", fb_events__name(q->bit), q->tp);
-			e = EOPNOTSUPP;
-			goto err;
-		}
-		if ((unsigned)n < q->min_args) {
-			fb_err("--events %s: this kernel's tracepoint %s passes %d arguments, %u needed%s\n",
-			       fb_events__name(q->bit), q->tp, n, q->min_args,
-			       q->bit == FB_EV_DROPS ? " (drop reasons: kernel 5.17 or later)" : "");
-			e = EOPNOTSUPP;
-			goto err;
-		}
 		p = bpf_object__find_program_by_name(obj, q->prog);
 		if (!p) {
-			fb_err("--events %s: program %s missing from the BPF object\n", fb_events__name(q->bit),
-			       q->prog);
+			fb_err("--events %s: program %s missing from the BPF object\n", q->family, q->prog);
 			e = ENOENT;
 			goto err;
 		}
@@ -267,7 +281,7 @@ int fb_evcap__attach(struct fb_evcap *ev)
 		ev->links[i] = p ? bpf_program__attach(p) : NULL;
 		if (!ev->links[i]) {
 			e = errno ? errno : ENOENT;
-			fb_err("--events %s: cannot attach to tracepoint %s: %s\n", fb_events__name(q->bit), q->tp,
+			fb_err("--events %s: cannot attach to tracepoint %s: %s\n", q->family, q->tp,
 			       strerror(e));
 			fb_evcap__detach(ev);
 			return -e;

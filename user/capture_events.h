@@ -8,7 +8,14 @@
 #include <stdint.h>
 
 struct bpf_object;
+struct btf;
 struct fb_evcap;
+
+/* Does kernel BTF vm have every tracepoint the families in mask need, with
+ * the arguments their programs read? 0, or -EOPNOTSUPP after one line
+ * naming the family and the tracepoint. (fb_evcap__open runs it on the
+ * running kernel's BTF.) */
+int fb_evcap_check_btf(const struct btf *vm, uint32_t mask);
 
 /* Before bpf_object__load: checks that the kernel has every tracepoint the
  * families in mask (enum fb_event_bit) need and turns their programs on;
