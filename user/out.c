@@ -58,12 +58,19 @@ struct fb_outputs *fb_outputs__new(const struct fb_out_ctx *ctx)
 int fb_outputs__add(struct fb_outputs *set, const struct fb_out_opts *o)
 {
 	const struct fb_output_ops *ops = fb_output_find(o->kind);
-	struct output *out;
 
 	if (!ops) {
 		fb_err("no output of kind '%s' in this build\n", o->kind);
 		return -ENOENT;
 	}
+	return fb_outputs__add_ops(set, ops, o);
+}
+
+int fb_outputs__add_ops(struct fb_outputs *set, const struct fb_output_ops *ops,
+			const struct fb_out_opts *o)
+{
+	struct output *out;
+
 	if (set->n == MAX_OUTPUTS) {
 		fb_err("at most %d outputs\n", MAX_OUTPUTS);
 		return -E2BIG;

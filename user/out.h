@@ -84,6 +84,9 @@ struct fb_outputs;
 struct fb_outputs *fb_outputs__new(const struct fb_out_ctx *ctx);
 /* Opens one output; -errno (and a line on stderr) when it cannot. */
 int fb_outputs__add(struct fb_outputs *set, const struct fb_out_opts *o);
+/* The same for an output kind that is not in the registry (tests). */
+int fb_outputs__add_ops(struct fb_outputs *set, const struct fb_output_ops *ops,
+			const struct fb_out_opts *o);
 /* Gives every output the batch, in the order they were added, then
  * flushes them. v->outputs_dropped is set here. Returns -EPIPE when the
  * run should end quietly, else 0. */

@@ -131,7 +131,8 @@ struct fb_pipeline *fb_pipeline__new(const struct fb_pipeline_opts *o)
 		goto err;
 	}
 	for (i = 0; i < o->nrings; i++) {
-		p->rings[i] = fb_ring__new(o->ring_fds[i], o->ring_size, &h);
+		p->rings[i] = o->ring_new ? o->ring_new(o->ring_new_ctx, i, &h)
+					  : fb_ring__new(o->ring_fds[i], o->ring_size, &h);
 		if (!p->rings[i]) {
 			e = errno;
 			fb_err("cannot map the ring buffer: %s\n", strerror(e));

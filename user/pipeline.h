@@ -20,10 +20,17 @@ struct fb_outputs;
  * 0 or -errno. */
 typedef int (*fb_counters_fn)(void *ctx, uint8_t type, struct fb_counters *percpu);
 
+struct fb_ring;
+struct fb_ring_handlers;
+/* Makes ring i (tests: over memory, fb_ring__new_mem); NULL with errno. */
+typedef struct fb_ring *(*fb_ring_new_fn)(void *ctx, uint32_t i, const struct fb_ring_handlers *h);
+
 struct fb_pipeline_opts {
 	const int *ring_fds; /* BPF ring buffer maps: one per CPU, or one */
 	uint32_t nrings;
 	uint64_t ring_size;
+	fb_ring_new_fn ring_new; /* NULL: map ring_fds[i] */
+	void *ring_new_ctx;
 	fb_counters_fn counters;
 	void *counters_ctx;
 	/* windows, families, -c; emit and clock are the pipeline's */
