@@ -25,6 +25,7 @@ trap 'rm -f "$tmp"' EXIT
 
 bench/run_micro.sh $quick | tee -a "$tmp"
 bench/e2e.sh $quick | tee -a "$tmp"
+bench/events.sh $quick | tee -a "$tmp"
 
 cp "$tmp" "$out"
 echo
