@@ -47,6 +47,8 @@ table() { # bench
 		} else if (bench == "export") {
 			if ("mode" in F) row[++nr] = sprintf("| %s | %s | %s | %.3f | %.3f |", F["mode"], F["cpu_ns_per_pkt"], F["bytes_per_pkt"], F["latency_us"] / 1000, F["latency_max_us"] / 1000)
 			else ratio = "per-event / 1 s batches, CPU per packet: **" F["ratio_event_batch1s"] "x** (100 ms: " F["ratio_event_batch100ms"] "x, 10 ms: " F["ratio_event_batch10ms"] "x); output bytes: " F["bytes_ratio_event_batch1s"] "x"
+		} else if (bench == "outputs") {
+			if ("output" in F) { c[F["flows"], F["output"]] = F["cpu_ns_per_pkt"] " (" F["cpu_ns_per_row"] ")"; kb[F["flows"], F["output"]] = sprintf("%.0f", F["bytes_per_batch"] / 1024); if (!(F["flows"] in seen)) { seen[F["flows"]] = 1; order[++nf] = F["flows"] } }
 		}
 	}
 	END {
@@ -75,11 +77,16 @@ table() { # bench
 			print "|---|---:|---:|---:|---:|"
 			for (i = 1; i <= nr; i++) print row[i]
 			print "\n" ratio
+		} else if (bench == "outputs") {
+			print "### Outputs: CPU ns per packet (per flow row) of each output, 1M packets a batch (median of 3)\n"
+			print "| flows | JSON Lines | Prometheus | Prometheus, keys src/24,proto | IPFIX (UDP, 127.0.0.1) | KiB a batch: jsonl / prom / prom keys / ipfix |"
+			print "|---|---:|---:|---:|---:|---|"
+			for (i = 1; i <= nf; i++) { f = order[i]; printf "| %s | %s | %s | %s | %s | %s / %s / %s / %s |\n", f, c[f, "jsonl"], c[f, "prometheus"], c[f, "prometheus_keys"], c[f, "ipfix"], kb[f, "jsonl"], kb[f, "prometheus"], kb[f, "prometheus_keys"], kb[f, "ipfix"] }
 		}
 	}'
 }
 
-for b in kcost contention consumer export; do
+for b in kcost contention consumer export outputs; do
 	if [ ! -x "build/bench/b_$b" ]; then
 		echo "flowbatch: build/bench/b_$b missing (make bench-tools)" >&2
 		failed="$failed b_$b"
