@@ -4,7 +4,7 @@
 set -eu
 pkgs="clang llvm make gcc pkg-config libbpf-dev libelf-dev zlib1g-dev bpftool iproute2 libcriterion-dev nftables python3 iputils-ping ethtool"
 # the network outputs and the programs their tests talk to (issue 9)
-pkgs="$pkgs libmicrohttpd-dev prometheus nfdump tshark"
+pkgs="$pkgs libmicrohttpd-dev prometheus nfdump tshark curl"
 # file outputs' tests read them back with jq and zcat, and rotate with logrotate (issue 8)
 pkgs="$pkgs jq gzip logrotate"
 [ "${1:-}" = bench ] && pkgs="$pkgs tcpdump pmacct softflowd nfdump linux-perf"
