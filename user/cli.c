@@ -515,9 +515,16 @@ int fb_config_resolve(struct fb_config *cfg, bool stdout_is_tty)
 	if (cfg->output == FB_FMT_AUTO)
 		cfg->output = stdout_is_tty ? FB_FMT_TABLE : FB_FMT_JSONL;
 	cfg->outs[0].format = cfg->output;
-	/* a table is read by a person: the top 20; files and pipes get all */
-	if (!cfg->top_set)
-		cfg->top = cfg->output == FB_FMT_TABLE ? 20 : 0;
+	/* A table is read by a person: its top 20 rows. Files, pipes and the
+	 * network outputs get every row, so without -n the batch view keeps
+	 * them all and the table cuts its own; with the table alone the view
+	 * keeps only 20 (a heap instead of a sort). -n cuts for everyone. */
+	if (!cfg->top_set) {
+		bool table_only = cfg->output == FB_FMT_TABLE && cfg->n_outs == 1;
+
+		cfg->top = table_only ? 20 : 0;
+		cfg->table_rows = cfg->output == FB_FMT_TABLE && !table_only ? 20 : 0;
+	}
 	if (!cfg->cap.n_ifaces && !cfg->events) {
 		err = fb_default_route_iface(cfg->cap.ifaces[0], FB_IFNAMSIZ);
 		if (err)

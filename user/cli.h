@@ -21,6 +21,7 @@ struct fb_config {
 	struct fb_keyspec keys;
 	uint32_t top; /* 0 = all */
 	bool top_set;
+	uint32_t table_rows; /* rows the table shows of a view with more (resolved) */
 	enum fb_format output; /* -o: the stdout format */
 	uint64_t count; /* 0 = unlimited */
 	uint64_t duration_ns; /* 0 = unlimited */

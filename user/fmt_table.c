@@ -230,30 +230,54 @@ static void family_rows(struct table *t, const struct fb_batch_view *v)
 	}
 }
 
+static void flow_sum(struct fb_flow *d, const struct fb_flow *s)
+{
+	if (!d->packets || s->first_ns < d->first_ns)
+		d->first_ns = s->first_ns;
+	if (s->last_ns > d->last_ns)
+		d->last_ns = s->last_ns;
+	d->packets += s->packets;
+	d->bytes += s->bytes;
+	d->tcp_flags |= s->tcp_flags;
+}
+
 static int table_batch(void *s, FILE *f, const struct fb_batch_view *v)
 {
 	struct table *t = s;
 	const struct fb_flows_view *fv = v->fam[FB_REC_PKT];
-	uint32_t nrows = 0, i;
+	uint32_t nrows = 0, i, shown = 0, more_flows = 0;
+	struct fb_flow more;
 	char(*rows)[NCOL][48];
 	char c4[24];
 	int width[NCOL], c;
 
 	t->f = f;
 	summary_line(t, v);
-	if (fv)
-		nrows = fv->ntop + !!fv->rest->packets + !!fv->overflow_row->packets;
+	if (fv) {
+		/* the view may hold every row (for other outputs): show the
+		 * first table_rows, the others join the rest row */
+		shown = fv->ntop;
+		more = *fv->rest;
+		more_flows = fv->rest_flows;
+		if (t->ctx.table_rows && shown > t->ctx.table_rows) {
+			shown = t->ctx.table_rows;
+			for (i = shown; i < fv->ntop; i++)
+				flow_sum(&more, fv->top[i]);
+			more_flows += fv->ntop - shown;
+		}
+		nrows = shown + !!more.packets + !!fv->overflow_row->packets;
+	}
 	rows = calloc(nrows ? nrows : 1, sizeof(*rows));
 	if (!rows)
 		return -ENOMEM;
 	memset(t->xused, 0, sizeof(t->xused));
-	for (i = 0; fv && i < fv->ntop; i++) {
+	for (i = 0; fv && i < shown; i++) {
 		cells(t, fv->top[i], NULL, rows[i]);
 		extra_cells(t, v, &fv->top[i]->key, rows[i]);
 	}
-	if (fv && fv->rest->packets) {
-		snprintf(c4, sizeof(c4), "(%u more)", fv->rest_flows);
-		cells(t, fv->rest, c4, rows[i++]);
+	if (fv && more.packets) {
+		snprintf(c4, sizeof(c4), "(%u more)", more_flows);
+		cells(t, &more, c4, rows[i++]);
 	}
 	if (fv && fv->overflow_row->packets)
 		cells(t, fv->overflow_row, "(overflow)", rows[i++]);

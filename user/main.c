@@ -131,6 +131,7 @@ static int build(struct app *a, uint64_t start_ns)
 	octx.ifname = fb_capture__ifname;
 	octx.ifname_ctx = a->cap;
 	octx.interval_ns = c->interval_ns;
+	octx.table_rows = c->table_rows;
 	for (t = 0; t < FB_REC_TYPES; t++)
 		octx.fams[t] = po.batch.fams[t].ops;
 	a->outs = fb_outputs__new(&octx);

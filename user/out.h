@@ -27,6 +27,9 @@ struct fb_out_ctx {
 	fb_ifname_fn ifname;
 	void *ifname_ctx;
 	uint64_t interval_ns; /* the batch interval */
+	/* table: flow rows shown, the others summed into one "(N more)" row;
+	 * 0 = every row of the view (-n already cut it) */
+	uint32_t table_rows;
 	/* the families that are on, by record type (NULL = off), so outputs
 	 * know every field they may meet before the first batch */
 	const struct fb_family_ops *fams[FB_REC_TYPES];

@@ -696,3 +696,44 @@ Test(cli, ring_mode)
 	cr_assert_eq(fb_cli_parse(3, bad, &cfg, stdout, err, sizeof(err)), FB_CLI_BAD);
 	cr_assert(strstr(err, "'many'") && strstr(err, "--ring"), "message: %s", err);
 }
+
+/* ---- settling defaults that depend on the outputs ------------------------ */
+
+Test(cli, resolve_table_alone_keeps_top_20_in_the_view)
+{
+	expect_run(ARGS("-i", "lo"));
+	cr_assert_eq(fb_config_resolve(&cfg, true), 0);
+	cr_assert_eq(cfg.output, FB_FMT_TABLE);
+	cr_assert_eq(cfg.top, 20);
+	cr_assert_eq(cfg.table_rows, 0);
+}
+
+Test(cli, resolve_table_with_other_outputs_keeps_every_row)
+{
+	expect_run(ARGS("-i", "lo", "-w", "/tmp/x.jsonl"));
+	cr_assert_eq(fb_config_resolve(&cfg, true), 0);
+	cr_assert_eq(cfg.top, 0, "the file gets every row");
+	cr_assert_eq(cfg.table_rows, 20, "the table cuts its own");
+	cr_assert_eq(cfg.n_outs, 2);
+	cr_assert_str_eq(cfg.outs[1].kind, "file");
+}
+
+Test(cli, resolve_pipe_gets_every_row_and_n_cuts_for_all)
+{
+	expect_run(ARGS("-i", "lo"));
+	cr_assert_eq(fb_config_resolve(&cfg, false), 0);
+	cr_assert_eq(cfg.output, FB_FMT_JSONL);
+	cr_assert_eq(cfg.top, 0);
+	expect_run(ARGS("-i", "lo", "-n", "5", "--ipfix", "127.0.0.1:4739"));
+	cr_assert_eq(fb_config_resolve(&cfg, true), 0);
+	cr_assert_eq(cfg.top, 5);
+	cr_assert_eq(cfg.table_rows, 0);
+}
+
+Test(cli, events_alone_need_no_interface)
+{
+	expect_run(ARGS("--events", "drops"));
+	cr_assert_eq(fb_config_resolve(&cfg, false), 0);
+	cr_assert_eq(cfg.cap.n_ifaces, 0);
+	cr_assert_neq(cfg.events, 0);
+}
