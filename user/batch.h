@@ -53,6 +53,15 @@ struct fb_batch_view {
 	const struct fb_iface_state *ifaces;
 	uint32_t nifaces;
 	uint64_t outputs_dropped; /* batches any output dropped so far in the run (cumulative) */
+	const struct fb_out_status *outputs; /* each output's own account, as of this batch */
+	uint32_t noutputs;
+};
+
+/* One output's account in a batch view (set by the output set). */
+struct fb_out_status {
+	const char *name; /* "stdout", "file", "prometheus", "ipfix" */
+	const char *target; /* its path or address; "" for stdout */
+	uint64_t batches, dropped, errors;
 };
 
 /* The batch consumer; a negative return (-errno) stops the run. */

@@ -26,6 +26,7 @@ struct output {
 	const struct fb_output_ops *ops;
 	void *s;
 	char label[80]; /* "stdout", "file /var/log/x.jsonl" */
+	char target[64];
 	uint64_t set_dropped; /* writes that failed outright */
 	bool failing; /* in an incident: said once, quiet until it recovers */
 };
@@ -33,6 +34,7 @@ struct output {
 struct fb_outputs {
 	struct fb_out_ctx ctx;
 	struct output o[MAX_OUTPUTS];
+	struct fb_out_status status[MAX_OUTPUTS]; /* handed to outputs in the view */
 	uint32_t n;
 };
 
@@ -83,21 +85,30 @@ int fb_outputs__add_ops(struct fb_outputs *set, const struct fb_output_ops *ops,
 		return -(errno ? errno : EINVAL);
 	snprintf(out->label, sizeof(out->label), "%s%s%s", ops->name, o->target ? " " : "",
 		 o->target ? o->target : "");
+	snprintf(out->target, sizeof(out->target), "%s", o->target ? o->target : "");
 	set->n++;
 	return 0;
 }
 
-static uint64_t dropped_total(const struct fb_outputs *set)
+/* Every output's account as of now; returns the batches dropped in all. */
+static uint64_t take_status(struct fb_outputs *set)
 {
 	struct fb_out_report r;
 	uint64_t sum = 0;
 	uint32_t i;
 
 	for (i = 0; i < set->n; i++) {
+		struct fb_out_status *st = &set->status[i];
+
 		memset(&r, 0, sizeof(r));
 		if (set->o[i].ops->report)
 			set->o[i].ops->report(set->o[i].s, &r);
-		sum += r.dropped + set->o[i].set_dropped;
+		st->name = set->o[i].ops->name;
+		st->target = set->o[i].target;
+		st->batches = r.batches;
+		st->dropped = r.dropped + set->o[i].set_dropped;
+		st->errors = r.errors;
+		sum += st->dropped;
 	}
 	return sum;
 }
@@ -107,7 +118,9 @@ int fb_outputs__write(struct fb_outputs *set, struct fb_batch_view *v)
 	int err, ret = 0;
 	uint32_t i;
 
-	v->outputs_dropped = dropped_total(set);
+	v->outputs_dropped = take_status(set);
+	v->outputs = set->status;
+	v->noutputs = set->n;
 	for (i = 0; i < set->n; i++) {
 		struct output *out = &set->o[i];
 

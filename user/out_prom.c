@@ -29,6 +29,7 @@
 #define CONN_LIMIT 8 /* concurrent connections */
 #define CONN_TIMEOUT_S 10 /* idle or stalled connection */
 #define MAX_IFC 64 /* (interface, direction) series */
+#define PROM_MAX_OUTS 32 /* outputs with their own drop series */
 #define NBUCKETS 14
 
 static const double proc_le[NBUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -72,6 +73,8 @@ struct prom {
 
 	/* running totals, as of the last batch */
 	uint64_t batches, packets, bytes, parse_errors, late, unknown, overflow, out_dropped;
+	struct fb_out_status outs[PROM_MAX_OUTS]; /* names point into the set, which outlives us */
+	uint32_t nouts;
 	uint64_t records[FB_REC_TYPES], lost[FB_REC_TYPES];
 	uint64_t last_flows;
 	double last_end_s;
@@ -348,6 +351,22 @@ static char *render(const struct prom *p, size_t *len, size_t hint)
 	}
 	counter(&t, "flowbatch_output_dropped_batches_total",
 		"Batches that outputs dropped (a stuck or failing output), all outputs together.", p->out_dropped);
+	head(&t, "flowbatch_output_batch_drops_total", "counter",
+	     "Batches each output dropped, by output kind and target.");
+	for (i = 0; i < p->nouts; i++) {
+		tb_printf(&t, "flowbatch_output_batch_drops_total{");
+		tb_label(&t, "output", p->outs[i].name, true);
+		tb_label(&t, "target", p->outs[i].target, false);
+		tb_printf(&t, "} %llu\n", (unsigned long long)p->outs[i].dropped);
+	}
+	head(&t, "flowbatch_output_send_errors_total", "counter",
+	     "Failed writes or sends of each output (e.g. IPFIX messages a collector refused).");
+	for (i = 0; i < p->nouts; i++) {
+		tb_printf(&t, "flowbatch_output_send_errors_total{");
+		tb_label(&t, "output", p->outs[i].name, true);
+		tb_label(&t, "target", p->outs[i].target, false);
+		tb_printf(&t, "} %llu\n", (unsigned long long)p->outs[i].errors);
+	}
 	hist_render(&t, "flowbatch_batch_processing_seconds",
 		    "Consumer time spent on a batch: draining, aggregating and writing its rows.", &p->proc);
 	hist_render(&t, "flowbatch_batch_delay_seconds",
@@ -515,6 +534,8 @@ static int prom_write(void *s, const struct fb_batch_view *v)
 	p->late += st->late;
 	p->unknown += st->unknown;
 	p->out_dropped = v->outputs_dropped;
+	p->nouts = v->noutputs < PROM_MAX_OUTS ? v->noutputs : PROM_MAX_OUTS;
+	memcpy(p->outs, v->outputs, p->nouts * sizeof(*p->outs));
 	hist_observe(&p->proc, (double)st->proc_ns / 1e9);
 	hist_observe(&p->delay, (double)st->delay_ns / 1e9);
 	p->last_end_s = (double)((int64_t)st->end_ns + p->ctx.mono_to_epoch_ns) / 1e9;
