@@ -206,6 +206,24 @@ static int run(struct app *a)
 	return err < 0 ? err : 0;
 }
 
+/* The kernel does not run a tracing program that fires while that program
+ * is already running on the same CPU; such events never reach a record
+ * or a counter of ours, so the summary says how many there were. */
+static void missed_events(struct app *a)
+{
+	uint32_t bit;
+	uint64_t n;
+
+	for (bit = 1; bit && bit <= a->cfg.events; bit <<= 1) {
+		if (!(a->cfg.events & bit))
+			continue;
+		n = fb_capture__events_missed(a->cap, bit);
+		if (n)
+			fb_warn("%s events: the kernel skipped %llu (its program was already running on that CPU)\n",
+				fb_events__name(bit), (unsigned long long)n);
+	}
+}
+
 /* Detach first so the kernel's counters stop, then drain everything: the
  * final ledger then matches the counters exactly. */
 static int stop(struct app *a)
@@ -223,6 +241,7 @@ static int stop(struct app *a)
 	if (err)
 		fb_err("%s\n", strerror(-err));
 	fb_pipeline__verdict(a->pipe);
+	missed_events(a);
 	fb_outputs__summary(a->outs);
 	return err;
 }
