@@ -434,7 +434,10 @@ static int check_path(const char *pattern, char *why, size_t whylen)
 		*slash = '\0';
 	if (stat(dir, &st)) {
 		err = -errno;
-		snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
+		if (err == -ENOENT)
+			snprintf(why, whylen, "no directory %s (flowbatch does not create it)", dir);
+		else
+			snprintf(why, whylen, "directory %s: %s", dir, strerror(errno));
 		return err;
 	}
 	if (!S_ISDIR(st.st_mode)) {

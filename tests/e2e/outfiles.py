@@ -14,6 +14,11 @@ outfiles.py union --stdout OUT [--drops N] FILE...
   with its batch row, one CSV header on top), no batch is in two files, and
   together, in order of their batches, they equal the stdout JSON Lines OUT
   row for row, except exactly N whole batches (--drops, default 0) missing.
+  --keep-last: any number missing, but only the oldest (-W removed them);
+  --cut-end M: at most M missing, only the newest (a SIGKILL cut them);
+  --live: a gzip file may end in a member not yet whole (not counted);
+  --gaps: batches may be missing inside a file (a stream such as stdout,
+  whose writer dropped batches), not only between files.
   Prints a line of totals.
 
 outfiles.py rotation [--secs G] [--bytes C] FILE...
@@ -22,10 +27,12 @@ outfiles.py rotation [--secs G] [--bytes C] FILE...
   and a file that ends within a period ended because it passed C. With gzip,
   each batch is one gzip member (the first also holds a CSV header).
 
-outfiles.py live FILE
+outfiles.py live [--repeat-for SECS] FILE
   zcat FILE (it may still be written, or be cut by a SIGKILL) prints whole
   batches only: rows of consecutive batches, each closed by its batch row.
-  Prints the number of whole batches read.
+  Prints the number of whole batches read. --repeat-for: zcat it again and
+  again for SECS while it is written, each time whole batches and never
+  fewer than before; prints the number of reads and of batches.
 
 Exit status 0 when every check holds, 1 with a one-line reason otherwise.
 """
@@ -37,6 +44,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import zlib
 
 
@@ -83,8 +91,14 @@ def jq(text, path):
     return rows
 
 
+def kind(path):
+    """the name as flowbatch wrote it: without a number logrotate added"""
+    return re.sub(r"\.\d+$", "", path)
+
+
 def parse(path, text):
-    name = path[:-3] if path.endswith(".gz") else path
+    name = kind(path)
+    name = name[:-3] if name.endswith(".gz") else name
     if name.endswith(".jsonl"):
         return jq(text, path)
     if name.endswith(".csv"):
@@ -104,14 +118,15 @@ def parse(path, text):
 
 
 def read(path, live=False):
-    if path.endswith(".gz"):
+    if kind(path).endswith(".gz"):
         return parse(path, zcat(path, live))
     with open(path, newline="") as f:
         return parse(path, f.read())
 
 
-def batches(rows, what):
-    """[(batch number, [rows])] of whole batches; raises unless whole"""
+def batches(rows, what, gaps=False):
+    """[(batch number, [rows])] of whole batches; raises unless whole (and,
+    unless gaps, consecutive)"""
     out, cur = [], []
     for r in rows:
         cur.append(r)
@@ -125,7 +140,7 @@ def batches(rows, what):
         raise Bad(f"{what}: ends inside batch {cur[0].get('batch')} ({len(cur)} rows after the "
                   "last batch row)")
     for (a, _), (b, _) in zip(out, out[1:]):
-        if b != a + 1:
+        if b <= a or (b != a + 1 and not gaps):
             raise Bad(f"{what}: batch {b} follows batch {a}")
     return out
 
@@ -139,7 +154,7 @@ def cmd_union(a):
     want = batches(stdout_rows(a.stdout), a.stdout)
     got = {}
     for p in a.files:
-        bs = batches(read(p), p)
+        bs = batches(read(p, a.live), p, a.gaps)
         if not bs:
             raise Bad(f"{p}: holds no batch")
         for n, rows in bs:
@@ -162,7 +177,15 @@ def cmd_union(a):
     extra = sorted(set(got) - {n for n, _ in want})
     if extra:
         raise Bad(f"batches {extra} are in files but not on stdout")
-    if len(missing) != a.drops:
+    numbers = [n for n, _ in want]
+    if a.keep_last:
+        if missing != numbers[:len(missing)]:
+            raise Bad(f"batches {missing[:20]} missing from the files: not the oldest ones")
+    elif a.cut_end is not None:
+        if missing != numbers[len(numbers) - len(missing):] or len(missing) > a.cut_end:
+            raise Bad(f"batches {missing[:20]} missing from the files: more than the last "
+                      f"{a.cut_end}")
+    elif len(missing) != a.drops:
         raise Bad(f"{len(missing)} batches missing from the files ({missing[:20]}), expected {a.drops}")
     print(f"{len(a.files)} files, {len(got)} batches, {rows} rows equal to stdout; missing {missing}")
 
@@ -222,9 +245,24 @@ def cmd_rotation(a):
 
 
 def cmd_live(a):
-    rows = read(a.file, live=True)
-    bs = batches(rows, a.file + " (zcat)")
-    print(len(bs))
+    if not a.repeat_for:
+        print(len(batches(read(a.file, live=True), a.file + " (zcat)")))
+        return
+    # zcat again and again while it is written: whole batches each time,
+    # never fewer than the time before
+    end = time.monotonic() + a.repeat_for
+    reads = prev = 0
+    while time.monotonic() < end:
+        if not os.path.exists(a.file) or not os.path.getsize(a.file):
+            time.sleep(0.01)
+            continue
+        text = zcat(a.file, live=True)
+        bs = batches([json.loads(x) for x in text.splitlines()], f"{a.file} (zcat, read {reads + 1})")
+        if len(bs) < prev:
+            raise Bad(f"zcat read {len(bs)} batches after {prev}")
+        prev = len(bs)
+        reads += 1
+    print(reads, prev)
 
 
 def main():
@@ -233,12 +271,17 @@ def main():
     u = sub.add_parser("union")
     u.add_argument("--stdout", required=True)
     u.add_argument("--drops", type=int, default=0)
+    u.add_argument("--keep-last", action="store_true")
+    u.add_argument("--cut-end", type=int)
+    u.add_argument("--live", action="store_true")
+    u.add_argument("--gaps", action="store_true")
     u.add_argument("files", nargs="+")
     r = sub.add_parser("rotation")
     r.add_argument("--secs", type=int, default=0)
     r.add_argument("--bytes", type=int, default=0)
     r.add_argument("files", nargs="+")
     lv = sub.add_parser("live")
+    lv.add_argument("--repeat-for", type=float, default=0)
     lv.add_argument("file")
     a = ap.parse_args()
     try:

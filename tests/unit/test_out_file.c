@@ -465,7 +465,7 @@ Test(out_file, open_errors, .init = cr_redirect_stderr)
 		cr_assert_gt(fread(err, 1, sizeof(err) - 1, e), 0);
 		lines = count_lines(err);
 		cr_assert_eq(lines, 3, "%s", err);
-		cr_assert(strstr(err, "flowbatch: output /tmp/fbof.") && strstr(err, "No such file or directory"),
+		cr_assert(strstr(err, "flowbatch: output /tmp/fbof.") && strstr(err, "nodir/x.jsonl: no directory /tmp/fbof."),
 			  "%s", err);
 		cr_assert(strstr(err, "is a directory"), "%s", err);
 		cr_assert(strstr(err, "unknown file type"), "%s", err);
