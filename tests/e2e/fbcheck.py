@@ -13,7 +13,8 @@ fbcheck.py check OUT [options]
     ended, and only the last may be partial; each flow row belongs to the
     batch row after it and carries that batch's window;
   * the ledger of each batch: seen == records + ring_lost when the row has a
-    "records" field, else seen == packets + ring_lost; packets and bytes equal
+    "records" field, else seen == packets + ring_lost; for each event family
+    NAME_seen == NAME_records + NAME_lost; packets and bytes equal
     the sums of that batch's flow rows (top, "rest" and "overflow" included);
     flows == top rows + the rest row's flows; overflow == the overflow row's
     packets;
@@ -204,7 +205,12 @@ def read_rows(path, a):
 def batch_ledger(o, flows, batches, a):
     num = o["batch"]
     if num != len(batches) + 1:
-        raise Bad("batch row %r where %d was due" % (num, len(batches) + 1))
+        prev = batches[-1].get("outputs_dropped", 0) if batches else 0
+        why = ""
+        if o.get("outputs_dropped", 0) > prev:
+            why = " (outputs_dropped %d -> %d: an output dropped whole batches)" % (
+                prev, o["outputs_dropped"])
+        raise Bad("batch row %r where %d was due%s" % (num, len(batches) + 1, why))
     if batches and o["start_ms"] != batches[-1]["end_ms"]:
         raise Bad("batch %d starts at %d, batch %d ended at %d" %
                   (num, o["start_ms"], num - 1, batches[-1]["end_ms"]))
@@ -216,6 +222,12 @@ def batch_ledger(o, flows, batches, a):
     if o["seen"] != recorded + o["ring_lost"]:
         raise Bad("batch %d: seen %d != %s %d + ring_lost %d" %
                   (num, o["seen"], "records" if "records" in o else "packets", recorded, o["ring_lost"]))
+    for k in o:
+        fam = k[:-len("_seen")]
+        if k.endswith("_seen") and fam + "_records" in o and fam + "_lost" in o and \
+                o[k] != o[fam + "_records"] + o[fam + "_lost"]:
+            raise Bad("batch %d: %s %d != %s_records %d + %s_lost %d" %
+                      (num, k, o[k], fam, o[fam + "_records"], fam, o[fam + "_lost"]))
     pk = sum(r["packets"] for r in flows)
     by = sum(r["bytes"] for r in flows)
     if pk != o["packets"] or by != o["bytes"]:

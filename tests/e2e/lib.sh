@@ -78,17 +78,19 @@
 #   fbcheck CMD ARGS...  any other fbcheck.py subcommand, failing the test
 #   assert_detached IFACE   nothing of flowbatch's on IFACE (in the root
 #                        namespace or $NS): no XDP program at all, no fb_*
-#                        tcx program (tcxq), no fb_tc clsact filter
+#                        tcx program (tcxq), no fb_tc clsact filter; without
+#                        tcxq or tc, skip_check for that part
 #   bpf_ids PID          the BPF programs and links PID holds, as prog:N and
 #                        link:N words (read them while it runs)
 #   assert_released IDS...  waits (5 s) until none of those programs and links
-#                        exists (bpftool); scoped to one run, so other
-#                        flowbatch instances on the machine do not matter
+#                        exists (bpftool; without it, skip_check); scoped to
+#                        one run, so other flowbatch instances do not matter
 #   fb_links PID         number of BPF links PID holds
 #   fb_filters IFACE ingress|egress   number of flowbatch clsact filters there
 #   xdp_prog IFACE       "NAME ID" of the XDP program on IFACE, or nothing
 #   canon6 ADDR          ADDR as flowbatch prints it (RFC 5952)
-#   link_drops           the pair's rx/tx counters (for a count mismatch)
+#   link_drops           the pair's rx/tx counters (check prints them when
+#                        it fails)
 #   now_ms               wall clock in milliseconds
 
 set -u
@@ -413,6 +415,8 @@ _dump() {
 	head -c 6000 "$OUT" >&2 2>/dev/null
 	echo "--- flowbatch stderr:" >&2
 	cat "$ERR" >&2 2>/dev/null
+	echo "--- last fbsend: $(cat "$TMP/send.out" 2>/dev/null)" >&2
+	link_drops >&2
 }
 
 check() {
@@ -489,8 +493,14 @@ canon6() {
 }
 
 link_drops() {
-	echo "host side: $(ip -s -o link show dev "$HOST_IF" 2>/dev/null | sed 's/\\ */ /g')"
-	echo "peer side: $(ip -n "$NS" -s -o link show dev "$PEER_IF" 2>/dev/null | sed 's/\\ */ /g')"
+	local ifc c line
+	for ifc in "$HOST_IF" "$PEER_IF"; do
+		line="$ifc:"
+		for c in rx_packets rx_dropped tx_packets tx_dropped; do
+			line="$line $c $(_in_ns_of "$ifc" cat "/sys/class/net/$ifc/statistics/$c" 2>/dev/null)"
+		done
+		echo "$line"
+	done
 }
 
 now_ms() {
