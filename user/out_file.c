@@ -510,8 +510,10 @@ static void *out_file_open(const struct fb_out_opts *o, const struct fb_out_ctx 
 		}
 	}
 	if (s->gzip) {
-		/* windowBits 15 + 16: a gzip wrapper around each member */
-		if (deflateInit2(&s->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		/* windowBits 15 + 16: a gzip wrapper around each member. Level 1:
+		 * measured (b_outfile) at 100K flows, it takes 0.45x the CPU of
+		 * level 6 for files 1.4x larger (9x smaller than plain, not 13x) */
+		if (deflateInit2(&s->z, Z_BEST_SPEED, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 			err = -ENOMEM;
 			fb_err("output %s: cannot set up gzip\n", o->target);
 			goto err_free;
