@@ -1,5 +1,5 @@
 #!/bin/bash
-# The four micro-benchmarks (build/bench/b_*), one after the other, as root.
+# The micro-benchmarks (build/bench/b_*), one after the other, as root.
 # Prints one markdown table per benchmark, built from their RESULT lines; the
 # raw output of each goes to $FB_BENCH_LOG (default: a temporary file, kept
 # only when a benchmark failed). Usage: bench/run_micro.sh [--quick]
@@ -47,6 +47,9 @@ table() { # bench
 		} else if (bench == "export") {
 			if ("mode" in F) row[++nr] = sprintf("| %s | %s | %s | %.3f | %.3f |", F["mode"], F["cpu_ns_per_pkt"], F["bytes_per_pkt"], F["latency_us"] / 1000, F["latency_max_us"] / 1000)
 			else ratio = "per-event / 1 s batches, CPU per packet: **" F["ratio_event_batch1s"] "x** (100 ms: " F["ratio_event_batch100ms"] "x, 10 ms: " F["ratio_event_batch10ms"] "x); output bytes: " F["bytes_ratio_event_batch1s"] "x"
+		} else if (bench == "outfile") {
+			if ("output" in F) { oc[F["flows"], F["output"]] = F["total_ns_per_pkt"] " (" F["main_ns_per_pkt"] " + " F["writer_ns_per_pkt"] ")"; ok[F["flows"], F["output"]] = F["kib_per_batch"]; if (!(F["flows"] in seen)) { seen[F["flows"]] = 1; order[++nf] = F["flows"] } }
+			else if ("gzip_over_plain_jsonl" in F) gz[F["flows"]] = F["gzip_over_plain_jsonl"] "x / " F["gzip_over_plain_csv"] "x, files " F["jsonl_gz_size_ratio"] "x smaller"
 		} else if (bench == "outputs") {
 			if ("output" in F) { c[F["flows"], F["output"]] = F["cpu_ns_per_pkt"] " (" F["cpu_ns_per_row"] ")"; kb[F["flows"], F["output"]] = sprintf("%.0f", F["bytes_per_batch"] / 1024); if (!(F["flows"] in seen)) { seen[F["flows"]] = 1; order[++nf] = F["flows"] } }
 		}
@@ -77,6 +80,11 @@ table() { # bench
 			print "|---|---:|---:|---:|---:|"
 			for (i = 1; i <= nr; i++) print row[i]
 			print "\n" ratio
+		} else if (bench == "outfile") {
+			print "### -w files: CPU ns per packet, total (capture thread + writer thread), 1M packets a batch (median of 3)\n"
+			print "| flows | jsonl to a FILE (sync) | .jsonl | .jsonl.gz | .csv | .csv.gz | gzip / plain: jsonl / csv | KiB a batch: .jsonl / .jsonl.gz / .csv / .csv.gz |"
+			print "|---|---:|---:|---:|---:|---:|---|---|"
+			for (i = 1; i <= nf; i++) { f = order[i]; printf "| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s |\n", f, oc[f, "jsonl_sync"], oc[f, ".jsonl"], oc[f, ".jsonl.gz"], oc[f, ".csv"], oc[f, ".csv.gz"], gz[f], ok[f, ".jsonl"], ok[f, ".jsonl.gz"], ok[f, ".csv"], ok[f, ".csv.gz"] }
 		} else if (bench == "outputs") {
 			print "### Outputs: CPU ns per packet (per flow row) of each output, 1M packets a batch (median of 3)\n"
 			print "| flows | JSON Lines | Prometheus | Prometheus, keys src/24,proto | IPFIX (UDP, 127.0.0.1) | KiB a batch: jsonl / prom / prom keys / ipfix |"
@@ -86,7 +94,7 @@ table() { # bench
 	}'
 }
 
-for b in kcost contention consumer export outputs; do
+for b in kcost contention consumer export outputs outfile; do
 	if [ ! -x "build/bench/b_$b" ]; then
 		echo "flowbatch: build/bench/b_$b missing (make bench-tools)" >&2
 		failed="$failed b_$b"
