@@ -123,6 +123,15 @@ int64_t fb_file_period(int64_t t_ns, uint64_t secs)
 
 /* --- the writer thread ------------------------------------------------ */
 
+/* A message from the writer thread: one line, not interleaved with the
+ * main thread's (fb_log writes its prefix and text in two calls). */
+#define say(level, ...)                      \
+	do {                                 \
+		flockfile(stderr);           \
+		fb_log(level, __VA_ARGS__);  \
+		funlockfile(stderr);         \
+	} while (0)
+
 static void file_close(struct out_file *s)
 {
 	if (s->fd >= 0)
@@ -141,9 +150,10 @@ static void prune(struct out_file *s)
 
 		if (!stat(k->path, &st) && st.st_dev == k->dev && st.st_ino == k->ino) {
 			if (unlink(k->path))
-				fb_warn("output %s: cannot remove %s: %s\n", s->pattern, k->path, strerror(errno));
+				say(FB_LOG_WARN, "output %s: cannot remove %s: %s\n", s->pattern, k->path,
+				    strerror(errno));
 			else
-				fb_dbg("output %s: removed %s (-W %u)\n", s->pattern, k->path, s->keep);
+				say(FB_LOG_DEBUG, "output %s: removed %s (-W %u)\n", s->pattern, k->path, s->keep);
 		}
 		free(k->path);
 		memmove(&s->files[0], &s->files[1], (s->nfiles - 1) * sizeof(*s->files));
@@ -221,7 +231,7 @@ static int file_new(struct out_file *s, int64_t t_ns, char *why, size_t whylen)
 		s->period = fb_file_period(t_ns, s->rotate_secs);
 	if (s->seekable && !fstat(fd, &st))
 		remember(s, &st);
-	fb_dbg("output %s: writing %s\n", s->pattern, s->path);
+	say(FB_LOG_DEBUG, "output %s: writing %s\n", s->pattern, s->path);
 	return 0;
 }
 
@@ -335,8 +345,8 @@ static int file_write(void *ctx, const struct fb_wbatch *b, char *why, size_t wh
 		 * whole batch and go on with a new file when writing works again */
 		snprintf(why, whylen, "cannot write %s: %s", s->path, strerror(-err));
 		if (s->seekable && ftruncate(s->fd, (off_t)s->size))
-			fb_warn("output %s: cannot cut %s back to its last whole batch: %s\n", s->pattern,
-				s->path, strerror(errno));
+			say(FB_LOG_WARN, "output %s: cannot cut %s back to its last whole batch: %s\n",
+			    s->pattern, s->path, strerror(errno));
 		if (s->seekable && !s->size) {
 			/* an empty file is no use to anyone */
 			unlink(s->path);
@@ -369,7 +379,7 @@ static void file_reopen(void *ctx)
 		fd = fb_writer_io_open(s->path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	}
 	if (fd < 0) {
-		fb_err("output %s: cannot reopen %s: %s\n", s->pattern, s->path, strerror(-fd));
+		say(FB_LOG_ERR, "output %s: cannot reopen %s: %s\n", s->pattern, s->path, strerror(-fd));
 		return; /* the next batch tries a new file */
 	}
 	s->fd = fd;
@@ -384,7 +394,7 @@ static void file_reopen(void *ctx)
 	}
 	if (s->rotate_bytes && s->size > s->rotate_bytes)
 		s->rotate_next = true;
-	fb_dbg("output %s: reopened %s\n", s->pattern, s->path);
+	say(FB_LOG_DEBUG, "output %s: reopened %s\n", s->pattern, s->path);
 }
 
 /* --- the output --------------------------------------------------------- */
