@@ -112,7 +112,7 @@ static int setup(struct config *c, bool percpu, uint64_t total_bytes, int ncpus)
 		} else {
 			c->ring_fds[i] = bpf_map__fd(c->skel->maps.fb_ring);
 		}
-		c->rings[i] = fb_ring__new(c->ring_fds[i], c->ring_bytes);
+		c->rings[i] = bench_ring_new(c->ring_fds[i], c->ring_bytes, NULL, NULL);
 		if (!c->rings[i])
 			return -1;
 	}
@@ -172,7 +172,7 @@ static int run_once(struct config *c, const uint8_t *frame, uint32_t len, uint32
 	s->lost = after.lost - before.lost;
 	s->wakeups = after.wakeups - before.wakeups;
 	s->written = s->seen - s->lost;
-	s->drained = d.records;
+	s->drained = d.records - d.bad; /* a bad record makes drained != written */
 	s->epoll_wakeups = d.wakeups;
 	s->timeouts = d.timeouts;
 	s->rate = (double)s->written / ((t1 - t0) / 1e9);

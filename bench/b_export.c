@@ -3,7 +3,7 @@
  *   event   one JSON line per packet, written compactly with flowbatch's
  *           flow-row field names through a fully buffered stdio stream
  *           (the cheapest a per-event exporter can be), and
- *   batch   through flowbatch's batcher and its JSONL sink (fb_sink_jsonl)
+ *   batch   through flowbatch's batcher and its JSONL format (fb_format_jsonl)
  *           with 10 ms, 100 ms and 1 s batches, on a fake clock fed from
  *           the record timestamps (ticks at window end + 5 ms grace, as the
  *           timerfd does).
@@ -19,7 +19,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include "batch.h"
-#include "sink.h"
+#include "flows.h"
+#include "fmt.h"
+#include "format.h"
 
 #define REPS 3
 #define NFLOWS 1024
@@ -47,6 +49,8 @@ static struct fb_pkt *make_stream(uint32_t n)
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		k = (uint32_t)(x % NFLOWS);
 		p->type = FB_REC_PKT;
+		p->len = sizeof(*p);
+		p->segs = 1;
 		p->proto = (k & 7) ? 17 : 6;
 		p->tcp_flags = p->proto == 6 ? 0x18 : 0;
 		p->ethertype = 0x0800;
@@ -54,6 +58,7 @@ static struct fb_pkt *make_stream(uint32_t n)
 		p->ifindex = 2;
 		p->ts_ns = T0 + (uint64_t)i * PPS_GAP_NS;
 		p->wire_len = 64 + (k * 37) % 1400;
+		p->skb_len = p->wire_len;
 		p->sport = (uint16_t)(1024 + k);
 		p->dport = (k & 1) ? 443 : 53;
 		p->src[10] = p->src[11] = 0xff;
@@ -139,8 +144,9 @@ static int run_event(const struct fb_pkt *recs, uint32_t n, bool flush_each, int
 }
 
 struct bctx {
-	const struct fb_sink_ops *ops;
-	void *sink;
+	const struct fb_format_ops *ops;
+	void *fmt;
+	FILE *f;
 	uint64_t now; /* fake clock */
 	uint64_t emits, emit_ns_sum, emit_ns_max;
 };
@@ -150,15 +156,20 @@ static uint64_t fake_clock(void *ctx)
 	return ((struct bctx *)ctx)->now;
 }
 
-static int emit_cb(void *ctx, const struct fb_batch_view *v)
+/* as flowbatch's stdout and file outputs do: the batch's rows, then a
+ * flush, so a reader sees whole batches */
+static int emit_cb(void *ctx, struct fb_batch_view *v)
 {
 	struct bctx *c = ctx;
+	int err = c->ops->batch(c->fmt, c->f, v);
 
-	return c->ops->write_batch(c->sink, v);
+	if (!err && fflush(c->f))
+		err = -errno;
+	return err;
 }
 
 /* One tick, timed in wall time: what a batch costs from its deadline until
- * its lines are written (fb_sink_jsonl flushes after each batch). */
+ * its lines are written and flushed. */
 static int timed_tick(struct fb_batcher *b, struct bctx *c)
 {
 	uint64_t t0 = mono_ns(), before = 0, dt;
@@ -183,6 +194,7 @@ static int run_batch(const struct fb_pkt *recs, uint32_t n, uint64_t interval, i
 		     struct result *res)
 {
 	struct fb_batcher_opts bo = { 0 };
+	struct fb_flows_opts fo = { 0 };
 	struct fb_out_ctx octx = { 0 };
 	struct bctx c = { 0 };
 	struct fb_batcher *b;
@@ -195,28 +207,32 @@ static int run_batch(const struct fb_pkt *recs, uint32_t n, uint64_t interval, i
 
 	if (!f)
 		return -1;
-	if (fb_keyspec_parse(FB_KEYS_DEFAULT, &bo.keys, err, sizeof(err)))
+	if (fb_keyspec_parse(FB_KEYS_DEFAULT, &fo.keys, err, sizeof(err)))
 		goto out;
-	octx.key_fields = bo.keys.fields;
+	octx.key_fields = fo.keys.fields;
 	octx.mono_to_epoch_ns = epoch;
 	octx.ifname = ifname_cb;
-	c.ops = &fb_sink_jsonl;
+	octx.interval_ns = interval;
+	octx.fams[FB_REC_PKT] = &fb_flows_ops;
+	c.ops = &fb_format_jsonl;
+	c.f = f;
 	c.now = T0;
 	bo.interval_ns = interval;
 	bo.grace_ns = GRACE_NS;
 	bo.start_ns = T0;
-	bo.max_flows = 65536; /* flowbatch's default */
+	fo.max_flows = 65536; /* flowbatch's default */
+	fo.top = 0; /* jsonl's default: every row, first-seen order */
+	bo.fams[FB_REC_PKT] = fb_flows__new(&fo);
 	bo.ncpus = 1;
-	bo.top = 0; /* jsonl's default: every row */
 	bo.emit = emit_cb;
 	bo.emit_ctx = &c;
 	bo.clock = fake_clock;
 	bo.clock_ctx = &c;
 
 	c0 = bench_ns(CLOCK_PROCESS_CPUTIME_ID);
-	c.sink = c.ops->open(f, &octx);
-	b = fb_batcher__new(&bo);
-	if (!c.sink || !b)
+	c.fmt = c.ops->new(&octx);
+	b = fb_batcher__new(&bo); /* owns the family, also when it fails */
+	if (!c.fmt || !b || (c.ops->header && c.ops->header(c.fmt, f)))
 		goto out_free;
 	/* as the consumer: chunks of FB_RING_CHUNK records, ticks at deadlines */
 	for (i = 0; i < n; i += FB_RING_CHUNK) {
@@ -235,14 +251,13 @@ static int run_batch(const struct fb_pkt *recs, uint32_t n, uint64_t interval, i
 	c.now = recs[n - 1].ts_ns + interval + GRACE_NS;
 	if (timed_tick(b, &c))
 		goto out_free;
-	c.ops->flush(c.sink);
 	res->cpu_ns = (double)(bench_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) / n;
 	fb_batcher__totals(b, &t);
 	res->batches = t.batches;
-	if (t.packets != n || t.lost || t.late) {
+	if (t.led[FB_REC_PKT].records != n || t.led[FB_REC_PKT].lost || t.late) {
 		fprintf(stderr, "b_export: batches hold %llu packets (%llu lost, %llu late), expected %u\n",
-			(unsigned long long)t.packets, (unsigned long long)t.lost,
-			(unsigned long long)t.late, n);
+			(unsigned long long)t.led[FB_REC_PKT].records,
+			(unsigned long long)t.led[FB_REC_PKT].lost, (unsigned long long)t.late, n);
 		goto out_free;
 	}
 	res->lat_ns = GRACE_NS + (c.emits ? (double)c.emit_ns_sum / c.emits : 0);
@@ -250,8 +265,8 @@ static int run_batch(const struct fb_pkt *recs, uint32_t n, uint64_t interval, i
 	rc = 0;
 out_free:
 	fb_batcher__free(b);
-	if (c.sink)
-		c.ops->close(c.sink);
+	if (c.fmt)
+		c.ops->free(c.fmt);
 out:
 	fclose(f);
 	res->bytes = (double)file_size(path) / n;

@@ -66,14 +66,14 @@ int main(int argc, char **argv)
 	prog[R_REF] = bpf_program__fd(bs->progs.bench_ref);
 	prog[R_FB_XDP] = bpf_program__fd(fs->progs.fb_xdp);
 	prog[R_FB_TC] = bpf_program__fd(fs->progs.fb_tc_in);
-	rings[0] = fb_ring__new(bpf_map__fd(bs->maps.ref_ring), ring_bytes);
+	rings[0] = bench_ring_new(bpf_map__fd(bs->maps.ref_ring), ring_bytes, NULL, NULL);
 	for (i = 0; i < ncpus && nrings < BENCH_MAX_RINGS; i++) {
 		uint32_t k = (uint32_t)i;
 
 		rfd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)ring_bytes, NULL);
 		if (rfd < 0 || bpf_map_update_elem(bpf_map__fd(fs->maps.fb_rings), &k, &rfd, BPF_ANY))
 			break;
-		rings[nrings++] = fb_ring__new(rfd, ring_bytes);
+		rings[nrings++] = bench_ring_new(rfd, ring_bytes, NULL, NULL);
 		if (!rings[nrings - 1])
 			break;
 	}
@@ -130,13 +130,13 @@ int main(int argc, char **argv)
 		       (med[f][R_FB_XDP] - med[f][R_EMPTY]) / (med[f][R_REF] - med[f][R_EMPTY]));
 	}
 	printf("RESULT kcost lost_ref=%llu lost_fb=%llu records_ref=%llu records_fb=%llu "
-	       "drained=%llu expected=%llu fb_seen=%llu fb_wakeups=%llu drains=%llu "
+	       "drained=%llu expected=%llu bad=%llu fb_seen=%llu fb_wakeups=%llu drains=%llu "
 	       "epoll_wakeups=%llu timeouts=%llu\n",
 	       (unsigned long long)bs->bss->ref_lost, (unsigned long long)fc.lost,
 	       (unsigned long long)expect_ref, (unsigned long long)expect_fb,
 	       (unsigned long long)d.records,
 	       (unsigned long long)(expect_ref + expect_fb - bs->bss->ref_lost - fc.lost),
-	       (unsigned long long)fc.seen, (unsigned long long)fc.wakeups,
+	       (unsigned long long)d.bad, (unsigned long long)fc.seen, (unsigned long long)fc.wakeups,
 	       (unsigned long long)d.drains, (unsigned long long)d.wakeups,
 	       (unsigned long long)d.timeouts);
 

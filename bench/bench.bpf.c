@@ -2,7 +2,7 @@
  *
  *  bench_empty     XDP that only returns XDP_PASS: the test-run loop's floor.
  *  bench_ref       minimal reference: Ethernet/IPv4/UDP by direct packet
- *                  access, bpf_ktime_get_ns, one 64-byte record reserved and
+ *                  access, bpf_ktime_get_ns, one 72-byte record reserved and
  *                  submitted into ref_ring with BPF_RB_NO_WAKEUP.
  * (The contention bench runs flowbatch's own fb_xdp in its two ring layouts.)
  *  bench_fill      BPF_PROG_TYPE_SYSCALL: bpf_loop writes fill_n records of
@@ -62,8 +62,10 @@ int bench_ref(struct xdp_md *ctx)
 		ref_lost++;
 		return XDP_PASS;
 	}
-	/* every byte of the record written once, v4-mapped addresses */
+	/* every byte of the record written once, v4-mapped addresses; the
+	 * header (type, len) is what the typed reader checks */
 	r->type = FB_REC_PKT;
+	r->len = sizeof(*r);
 	r->flags = 0;
 	r->proto = proto;
 	r->tcp_flags = 0;
@@ -73,6 +75,8 @@ int bench_ref(struct xdp_md *ctx)
 	r->ifindex = ctx->ingress_ifindex;
 	r->ts_ns = ts;
 	r->wire_len = (__u32)(end - data);
+	r->skb_len = r->wire_len;
+	r->segs = 1;
 	r->sport = sport;
 	r->dport = dport;
 	*(__u64 *)&r->src[0] = 0;
@@ -111,6 +115,7 @@ static long fill_one(__u32 i, void *ctx)
 	}
 	/* flow k: 10.k>>16.k>>8.k:1024+k%50000 -> 192.168.0.1:443 UDP */
 	r->type = FB_REC_PKT;
+	r->len = sizeof(*r);
 	r->flags = 0;
 	r->proto = IPPROTO_UDP_;
 	r->tcp_flags = 0;
@@ -121,6 +126,8 @@ static long fill_one(__u32 i, void *ctx)
 	r->ts_ns = fill_ts;
 	fill_ts += fill_ts_step;
 	r->wire_len = 64 + (k & 1023);
+	r->skb_len = r->wire_len;
+	r->segs = 1;
 	r->sport = 1024 + k % 50000;
 	r->dport = 443;
 	*(__u64 *)&r->src[0] = 0;

@@ -239,15 +239,25 @@ struct drainer {
 	int rt; /* SCHED_FIFO priority, 0 = none */
 	pthread_t th;
 	int stop; /* atomic */
-	fb_ring_fn fn; /* NULL: count only */
-	void *fn_ctx;
-	/* results */
-	uint64_t records, drains, wakeups, timeouts;
+	/* results; records includes bad ones (not well-formed packet records) */
+	uint64_t records, bad, drains, wakeups, timeouts;
 };
 
-static int drainer_count_cb(void *ctx, const struct fb_pkt *recs, uint32_t n)
+static int bench_nop_cb(void *ctx, const void *recs, uint32_t n)
 {
 	return 0;
+}
+
+/* An fb_ring over a packet ring whose records go to fn (NULL: dropped after
+ * the copy, which is the reader's whole cost). Anything that is not a
+ * well-formed packet record is counted by fb_ring__bad(). */
+static inline struct fb_ring *bench_ring_new(int map_fd, uint64_t size, fb_rec_fn fn, void *ctx)
+{
+	struct fb_ring_handlers h = { 0 };
+
+	h.by_type[FB_REC_PKT] = (struct fb_rec_handler){
+		.len = sizeof(struct fb_pkt), .fn = fn ? fn : bench_nop_cb, .ctx = ctx };
+	return fb_ring__new(map_fd, size, &h);
 }
 
 static inline uint64_t drainer_drain_all(struct drainer *d)
@@ -256,7 +266,7 @@ static inline uint64_t drainer_drain_all(struct drainer *d)
 	int i;
 
 	for (i = 0; i < d->n; i++) {
-		int64_t r = fb_ring__drain(d->rings[i], d->fn ? d->fn : drainer_count_cb, d->fn_ctx, 0);
+		int64_t r = fb_ring__drain(d->rings[i], 0);
 
 		if (r > 0)
 			got += (uint64_t)r;
@@ -313,9 +323,13 @@ static inline int drainer_start(struct drainer *d, struct fb_ring **rings, int n
 
 static inline void drainer_stop(struct drainer *d)
 {
+	int i;
+
 	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(d->th, NULL);
 	close(d->epfd);
+	for (i = 0; i < d->n; i++)
+		d->bad += fb_ring__bad(d->rings[i]);
 }
 
 /* Sums flowbatch's packet counters (key FB_REC_PKT) over CPUs. */
