@@ -532,6 +532,8 @@ static void *out_file_open(const struct fb_out_opts *o, const struct fb_out_ctx 
 	}
 	wo.name = s->pattern;
 	wo.ctx = s;
+	/* stuck: no byte written for 2 intervals (at least 2 s) */
+	wo.stall_ns = fb_writer_stall_ns(ctx->interval_ns);
 	s->w = fb_writer__new(&wo);
 	if (!s->w) {
 		err = -(errno ? errno : ENOMEM);

@@ -74,6 +74,8 @@ static void *stdout_open(const struct fb_out_opts *o, const struct fb_out_ctx *c
 			goto err_free;
 	}
 	wo.ctx = s;
+	/* stuck: no byte written for 2 intervals (at least 2 s) */
+	wo.stall_ns = fb_writer_stall_ns(ctx->interval_ns);
 	s->w = fb_writer__new(&wo);
 	if (!s->w) {
 		err = errno;

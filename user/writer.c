@@ -34,6 +34,7 @@ struct fb_writer {
 	size_t bytes;
 	bool reopen, stopping, closed;
 	bool incident; /* dropping since the last time it caught up */
+	uint64_t progress_ns; /* last byte written (or batch begun), atomic */
 	uint64_t incident_drops;
 	uint64_t written, dropped, failed;
 
@@ -41,6 +42,30 @@ struct fb_writer {
 	FILE *mf;
 	struct fb_wbatch *cur; /* the batch being formatted */
 };
+
+/* the writer of the calling thread, for the I/O helpers' progress */
+static __thread struct fb_writer *tl_writer;
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void progress(void)
+{
+	if (tl_writer)
+		__atomic_store_n(&tl_writer->progress_ns, now_ns(), __ATOMIC_RELAXED);
+}
+
+uint64_t fb_writer_stall_ns(uint64_t interval_ns)
+{
+	uint64_t min = FB_WRITER_STALL_MS * 1000000ull;
+
+	return 2 * interval_ns > min ? 2 * interval_ns : min;
+}
 
 /* stdio writes of the main thread's stream land here */
 static ssize_t mem_write(void *cookie, const char *p, size_t n)
@@ -112,6 +137,7 @@ static void *run(void *arg)
 
 	/* cancelled only inside the I/O helpers (fb_writer__free at exit) */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	tl_writer = w;
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct fb_wbatch *b;
@@ -136,6 +162,7 @@ static void *run(void *arg)
 		if (!w->head)
 			w->tail = NULL;
 		w->inflight = b;
+		progress();
 		pthread_mutex_unlock(&w->mu);
 
 		why[0] = '\0';
@@ -206,6 +233,8 @@ struct fb_writer *fb_writer__new(const struct fb_writer_opts *o)
 		w->o.max_batches = FB_WRITER_MAX_BATCHES;
 	if (!w->o.max_bytes)
 		w->o.max_bytes = FB_WRITER_MAX_BYTES;
+	if (!w->o.stall_ns)
+		w->o.stall_ns = FB_WRITER_STALL_MS * 1000000ull;
 	if (!w->o.name)
 		w->o.name = "?";
 	w->mf = fopencookie(w, "w", io);
@@ -262,8 +291,10 @@ FILE *fb_writer__begin(struct fb_writer *w)
 int fb_writer__commit(struct fb_writer *w, uint64_t number, int64_t start_ns, int64_t end_ns)
 {
 	struct fb_wbatch *b;
-	bool full_now = false;
+	uint64_t stuck_ns = 0;
+	bool drop_now = false;
 	uint32_t waiting;
+	size_t bytes;
 	int rc = 0;
 
 	if (fflush(w->mf) || ferror(w->mf) || !w->cur) {
@@ -282,13 +313,15 @@ int fb_writer__commit(struct fb_writer *w, uint64_t number, int64_t start_ns, in
 	b->next = NULL;
 
 	pthread_mutex_lock(&w->mu);
+	if (w->inflight)
+		stuck_ns = now_ns() - __atomic_load_n(&w->progress_ns, __ATOMIC_RELAXED);
 	if (w->closed) {
 		rc = -EPIPE;
-	} else if (w->queued >= w->o.max_batches ||
-		   (w->queued && w->bytes + b->len > w->o.max_bytes)) {
+	} else if (w->queued && (stuck_ns >= w->o.stall_ns || w->queued >= w->o.max_batches ||
+				 w->bytes + b->len > w->o.max_bytes)) {
 		w->dropped++;
 		w->incident_drops++;
-		full_now = !w->incident;
+		drop_now = !w->incident;
 		w->incident = true;
 	} else {
 		if (w->tail)
@@ -302,12 +335,16 @@ int fb_writer__commit(struct fb_writer *w, uint64_t number, int64_t start_ns, in
 		pthread_cond_signal(&w->wake);
 	}
 	waiting = w->queued;
+	bytes = w->bytes;
 	pthread_mutex_unlock(&w->mu);
 	if (w->cur) /* not handed over: the buffer is reused */
 		w->cur->len = 0;
-	if (full_now)
-		msg(w, "not keeping up (%u batch%s waiting); dropping batches until it catches up", waiting,
-		    waiting == 1 ? "" : "es");
+	if (drop_now && stuck_ns >= w->o.stall_ns)
+		msg(w, "no progress for %.1f s (%u batch%s waiting); dropping batches until it catches up",
+		    stuck_ns / 1e9, waiting, waiting == 1 ? "" : "es");
+	else if (drop_now)
+		msg(w, "not keeping up (%u batch%s, %.1f MiB waiting); dropping batches until it catches up",
+		    waiting, waiting == 1 ? "" : "es", bytes / 1048576.0);
 	return rc;
 }
 
@@ -428,6 +465,7 @@ int fb_writer_io_write(int fd, const void *p, size_t n)
 		}
 		c += r;
 		n -= (size_t)r;
+		progress();
 	}
 	return 0;
 }
@@ -450,6 +488,7 @@ int fb_writer_io_pwrite(int fd, const void *p, size_t n, off_t off)
 		c += r;
 		n -= (size_t)r;
 		off += r;
+		progress();
 	}
 	return 0;
 }

@@ -9,11 +9,15 @@
  * - A batch is written whole or not at all: it is queued whole, and the
  *   write callback either writes all of it or makes sure nothing of it
  *   remains (truncates back, closes the file).
- * - At most max_batches batches (the one being written included) and
- *   max_bytes bytes wait per output; a batch that arrives when either is
- *   reached is dropped whole and counted (an empty queue always takes one,
- *   however large). Every dropped batch is counted: queue full, write
- *   failed, or still waiting at exit.
+ * - A batch that arrives is queued unless the output is stuck or full: it
+ *   is dropped whole and counted when the batch being written has made no
+ *   progress (no byte written) for stall_ns, or when max_batches batches
+ *   (the one being written included) or max_bytes bytes already wait. An
+ *   empty queue always takes a batch, however large. So a stuck output
+ *   starts losing batches stall_ns after it stopped, while a burst of
+ *   batches (the consumer catching up after it was stopped) to an output
+ *   that keeps writing is queued whole. Every dropped batch is counted:
+ *   stuck, full, write failed, or still waiting at exit.
  * - An incident (a run of drops) is reported once on stderr when it starts
  *   and once when the output writes again, never once per batch.
  * - -EPIPE from the callback (the reader went away) closes the writer: later
@@ -26,8 +30,9 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#define FB_WRITER_MAX_BATCHES 4 /* per output, the one being written included */
+#define FB_WRITER_MAX_BATCHES 64 /* per output, the one being written included */
 #define FB_WRITER_MAX_BYTES (128u << 20)
+#define FB_WRITER_STALL_MS 2000 /* at least; outputs use 2 batch intervals if longer */
 #define FB_WRITER_EXIT_WAIT_MS 2000 /* at exit, per output, for what is queued */
 
 /* One batch's bytes on their way to the writer thread. */
@@ -43,6 +48,7 @@ struct fb_writer_opts {
 	const char *name; /* in messages: "stdout", a path */
 	uint32_t max_batches; /* 0: FB_WRITER_MAX_BATCHES */
 	size_t max_bytes; /* 0: FB_WRITER_MAX_BYTES */
+	uint64_t stall_ns; /* 0: FB_WRITER_STALL_MS */
 	/* On the writer thread: writes b whole, or leaves nothing of it.
 	 * 0, or -errno with a reason for stderr in why (left empty: the
 	 * errno's text). */
@@ -88,5 +94,9 @@ bool fb_writer__free(struct fb_writer *w, unsigned wait_ms);
 int fb_writer_io_write(int fd, const void *p, size_t n); /* all of it: 0 or -errno */
 int fb_writer_io_pwrite(int fd, const void *p, size_t n, off_t off);
 int fb_writer_io_open(const char *path, int flags, mode_t mode); /* fd or -errno */
+
+/* The stall_ns an output of this batch interval uses: 2 intervals, at
+ * least FB_WRITER_STALL_MS. */
+uint64_t fb_writer_stall_ns(uint64_t interval_ns);
 
 #endif

@@ -77,16 +77,21 @@ static void gate(bool hold)
 	pthread_mutex_unlock(&fk.mu);
 }
 
-static struct fb_writer *mk(uint32_t max_batches, size_t max_bytes)
+static struct fb_writer *mk_stall(uint32_t max_batches, size_t max_bytes, uint64_t stall_ns)
 {
 	struct fb_writer_opts o = {
-		.name = "fake", .max_batches = max_batches, .max_bytes = max_bytes,
+		.name = "fake", .max_batches = max_batches, .max_bytes = max_bytes, .stall_ns = stall_ns,
 		.write = fake_write, .reopen = fake_reopen, .ctx = &fk,
 	};
 	struct fb_writer *w = fb_writer__new(&o);
 
 	cr_assert_not_null(w);
 	return w;
+}
+
+static struct fb_writer *mk(uint32_t max_batches, size_t max_bytes)
+{
+	return mk_stall(max_batches, max_bytes, 0);
 }
 
 /* one batch: "b<N> row<i>" lines */
@@ -175,7 +180,7 @@ Test(writer, large_batch)
 	free(big);
 }
 
-/* A stuck output: the one being written and max-1 more wait; later batches
+/* A slow output: the one being written and max-1 more wait; later batches
  * are dropped whole, counted, and the others come out whole once it moves. */
 Test(writer, full_queue_drops_whole_batches, .init = cr_redirect_stderr)
 {
@@ -210,9 +215,77 @@ Test(writer, full_queue_drops_whole_batches, .init = cr_redirect_stderr)
 	e = cr_get_redirected_stderr();
 	cr_assert_gt(fread(err, 1, sizeof(err) - 1, e), 0);
 	/* once per incident: one line when it starts, one when it is over */
-	cr_assert_str_eq(err, "flowbatch: output fake: not keeping up (3 batches waiting); dropping batches "
-			      "until it catches up\n"
+	cr_assert_str_eq(err, "flowbatch: output fake: not keeping up (3 batches, 0.0 MiB waiting); "
+			      "dropping batches until it catches up\n"
 			      "flowbatch: output fake: writing again; 3 batches dropped\n");
+}
+
+/* A burst (the consumer catching up after it was stopped) to an output
+ * that keeps writing: every batch queued, none dropped. */
+Test(writer, burst_queued_whole)
+{
+	struct fb_writer *w;
+	struct fb_writer_stats s;
+	uint64_t n;
+
+	fake_init();
+	w = mk(0, 0);
+	gate(true); /* the whole burst arrives before the first write ends */
+	cr_assert_eq(put(w, 1, 1), 0);
+	wait_calls(1);
+	for (n = 2; n <= 40; n++)
+		cr_assert_eq(put(w, n, 1), 0);
+	gate(false);
+	settle(w, 40);
+	fb_writer__stats(w, &s);
+	cr_assert_eq(s.written, 40);
+	cr_assert_eq(s.dropped, 0);
+	cr_assert(fb_writer__free(w, 1000));
+}
+
+/* A stuck output (no byte written for stall_ns): batches are dropped from
+ * then on, though the queue has room; it takes them again once it writes. */
+Test(writer, stuck_drops_after_stall, .init = cr_redirect_stderr)
+{
+	struct fb_writer *w;
+	struct fb_writer_stats s;
+	char err[512] = "";
+	FILE *e;
+
+	fake_init();
+	w = mk_stall(0, 0, 400 * 1000000ull);
+	gate(true);
+	cr_assert_eq(put(w, 1, 1), 0);
+	wait_calls(1);
+	cr_assert_eq(put(w, 2, 1), 0); /* stuck for less than 0.4 s: queued */
+	usleep(800 * 1000);
+	cr_assert_eq(put(w, 3, 1), 0); /* stuck for 0.8 s: dropped */
+	fb_writer__stats(w, &s);
+	cr_assert_eq(s.queued, 2);
+	cr_assert_eq(s.dropped, 1);
+	gate(false);
+	settle(w, 2);
+	cr_assert_eq(put(w, 4, 1), 0);
+	settle(w, 3);
+	fb_writer__stats(w, &s);
+	cr_assert_eq(s.written, 3);
+	cr_assert_eq(s.dropped, 1);
+	cr_assert(fb_writer__free(w, 1000));
+	fk.log[fk.len] = '\0';
+	cr_assert_str_eq(fk.log, "b1 r0\nb2 r0\nb4 r0\n");
+	fflush(stderr);
+	e = cr_get_redirected_stderr();
+	cr_assert_gt(fread(err, 1, sizeof(err) - 1, e), 0);
+	cr_assert(!strncmp(err, "flowbatch: output fake: no progress for 0.", 42), "%s", err);
+	cr_assert(strstr(err, " s (2 batches waiting); dropping batches until it catches up\n"
+			      "flowbatch: output fake: writing again; 1 batch dropped\n"), "%s", err);
+}
+
+/* the stall time of an output: 2 batch intervals, at least 2 s */
+Test(writer, stall_time)
+{
+	cr_assert_eq(fb_writer_stall_ns(250 * 1000000ull), 2000 * 1000000ull);
+	cr_assert_eq(fb_writer_stall_ns(10 * 1000000000ull), 20 * 1000000000ull);
 }
 
 /* the byte bound: a waiting queue refuses a batch that would pass it, an
