@@ -39,7 +39,8 @@ int fb_netwatch_read(int fd, const uint32_t *ifs, int n)
 			struct ifinfomsg *ifi = NLMSG_DATA(h);
 			int i;
 
-			if (h->nlmsg_type != RTM_DELLINK)
+			/* a payload too short for ifinfomsg would read the next message */
+			if (h->nlmsg_type != RTM_DELLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
 				continue;
 			for (i = 0; i < n; i++)
 				if ((uint32_t)ifi->ifi_index == ifs[i])
