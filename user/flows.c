@@ -6,7 +6,31 @@
 #include "batch.h"
 #include "flows.h"
 
-#define BIG_TABLE 16384 /* rows (1.4 MiB) beyond which rows are prefetched too */
+/* A record between its arrival and its update: keyed, hashed, its bucket
+ * prefetched.
+ *
+ * Records go through a software pipeline that spans calls: on arrival the
+ * key and hash are made and the bucket is prefetched; D_ROW records later
+ * the bucket is read and the row its tag points to is prefetched; D_UPD
+ * records after that the row is updated. At 64K-1M flows every record
+ * misses cache twice (bucket, then row); spacing the two misses and the
+ * update this way overlaps them with other records' work. The batcher
+ * hands over 32 records at a time, too few for a pipeline that starts and
+ * drains within each call. The queue is emptied (flush) before a table is
+ * read, merged or reset, so no view misses a record. */
+struct pend {
+	struct fb_key key;
+	uint64_t hash;
+	uint64_t ts_ns;
+	uint32_t bytes;
+	uint16_t segs;
+	uint8_t tcp_flags;
+	uint8_t slot;
+};
+
+#define QLEN 32u /* power of two, > D_ROW + D_UPD */
+#define D_ROW 12u
+#define D_UPD 12u
 
 struct win {
 	struct fb_agg *agg;
@@ -19,6 +43,10 @@ struct flows {
 	struct fb_flows_opts o;
 	struct win w[2];
 	const struct fb_flow **topbuf;
+	/* records added but not yet in their table: a software pipeline over
+	 * calls, emptied before a table is read or changed otherwise */
+	uint32_t head, rowp, tail;
+	struct pend q[QLEN];
 };
 
 static void flows_free(void *p)
@@ -59,45 +87,63 @@ struct fb_family fb_flows__new(const struct fb_flows_opts *o)
 	return fam;
 }
 
-/* Three passes over a chunk: keys; hashes (a short loop, so the CPU
- * overlaps several multiply chains) with the buckets prefetched; then the
- * updates, by which time the buckets have arrived. */
+/* The last stage: the record into its row. */
+static inline void apply(struct flows *f, const struct pend *e)
+{
+	fb_agg__add(f->w[e->slot].agg, &e->key, e->hash, e->segs, e->bytes, e->ts_ns, e->tcp_flags);
+}
+
+/* Everything in flight into the tables. */
+static void flush(struct flows *f)
+{
+	for (; f->tail != f->head; f->tail++)
+		apply(f, &f->q[f->tail & (QLEN - 1)]);
+	f->rowp = f->head;
+}
+
 static void flows_add(void *p, const void *recs, uint32_t n, const uint8_t *slot)
 {
 	struct flows *f = p;
 	const struct fb_pkt *r = recs;
-	struct fb_key keys[32];
-	uint64_t hash[32];
-	uint32_t i, j, m;
+	uint32_t i, head = f->head, rowp = f->rowp, tail = f->tail;
 
-	for (i = 0; i < n; i += m) {
-		m = n - i < 32 ? n - i : 32;
-		for (j = 0; j < m; j++)
-			fb_key_build(&f->o.keys, &r[i + j], &keys[j]);
-		for (j = 0; j < m; j++) {
-			hash[j] = fb_key_hash(&keys[j]);
-			fb_agg__prefetch(f->w[slot[i + j]].agg, hash[j]);
+	for (i = 0; i < n; i++) {
+		const struct fb_pkt *q = &r[i];
+		struct pend *e = &f->q[head & (QLEN - 1)];
+		struct win *w = &f->w[slot[i]];
+
+		e->hash = fb_key_build_hash(&f->o.keys, q, &e->key);
+		e->ts_ns = q->ts_ns;
+		e->bytes = q->wire_len;
+		e->segs = q->segs;
+		e->tcp_flags = q->tcp_flags;
+		e->slot = slot[i];
+		fb_agg__prefetch(w->agg, e->hash);
+		w->packets += q->segs;
+		w->bytes += q->wire_len;
+		w->parse_errors += !!(q->flags & FB_F_PARSE_ERR);
+		head++;
+		if (head - rowp > D_ROW) {
+			const struct pend *x = &f->q[rowp & (QLEN - 1)];
+
+			fb_agg__prefetch_row(f->w[x->slot].agg, x->hash);
+			rowp++;
 		}
-		/* rows too, once the table has outgrown the caches */
-		if (fb_agg__count(f->w[0].agg) >= BIG_TABLE || fb_agg__count(f->w[1].agg) >= BIG_TABLE)
-			for (j = 0; j < m; j++)
-				fb_agg__prefetch_row(f->w[slot[i + j]].agg, hash[j]);
-		for (j = 0; j < m; j++) {
-			const struct fb_pkt *q = &r[i + j];
-			struct win *w = &f->w[slot[i + j]];
-
-			w->packets += q->segs;
-			w->bytes += q->wire_len;
-			w->parse_errors += !!(q->flags & FB_F_PARSE_ERR);
-			fb_agg__add(w->agg, &keys[j], hash[j], q->segs, q->wire_len, q->ts_ns, q->tcp_flags);
+		if (head - tail > D_ROW + D_UPD) {
+			apply(f, &f->q[tail & (QLEN - 1)]);
+			tail++;
 		}
 	}
+	f->head = head;
+	f->rowp = rowp;
+	f->tail = tail;
 }
 
 static void flows_reset(void *p, int slot)
 {
 	struct win *w = &((struct flows *)p)->w[slot];
 
+	flush(p);
 	fb_agg__reset(w->agg);
 	w->packets = w->bytes = w->parse_errors = 0;
 }
@@ -106,6 +152,7 @@ static void flows_merge(void *p, int dst, int src)
 {
 	struct flows *f = p;
 
+	flush(f);
 	fb_agg__merge(f->w[dst].agg, f->w[src].agg);
 	f->w[dst].packets += f->w[src].packets;
 	f->w[dst].bytes += f->w[src].bytes;
@@ -119,6 +166,7 @@ static const void *flows_view(void *p, int slot, const struct fb_batch_stats *st
 	struct fb_flows_view *v = &w->view;
 	uint64_t keys_over;
 
+	flush(f);
 	memset(v, 0, sizeof(*v));
 	v->records = st->led[FB_REC_PKT].records;
 	v->packets = w->packets;

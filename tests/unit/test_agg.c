@@ -1,8 +1,11 @@
-/* The per-batch flow table: rows, collisions, overflow, reset, top-N, merge. */
+/* The per-batch flow table: rows, collisions, overflow, reset, top-N, merge;
+ * the word-wise key build; the packet family's record pipeline. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 #include "agg.h"
+#include "batch.h"
+#include "flows.h"
 #include "helpers.h"
 
 static struct fb_agg *agg, *agg2;
@@ -652,4 +655,157 @@ Test(agg, merge_into_empty_table_copies)
 	cr_assert_eq(fb_agg__count(agg), 40);
 	for (i = 0; i < 40; i++)
 		cr_assert_eq(find(agg, i)->bytes, i + 1);
+}
+
+/* ---- buckets and the word-wise key build ------------------------------------ */
+
+/* Keys whose home is the last bucket fill it, then wrap to the first ones;
+ * each is found again, before and after a reset. */
+Test(agg, full_last_bucket_wraps_to_the_first)
+{
+	uint32_t i, rep;
+
+	agg = fb_agg__new(32); /* 64 slots: 8 buckets of 8 */
+	for (rep = 0; rep < 2; rep++) {
+		for (i = 0; i < 30; i++) {
+			struct fb_key k = key(i);
+
+			/* bucket 7, and one tag for every key: only keys tell them apart */
+			cr_assert_eq(fb_agg__add(agg, &k, 0x5555555500000007ull, 1, 10, i, 0), 0);
+			cr_assert_eq(fb_agg__add(agg, &k, 0x5555555500000007ull, 1, 10, i, 0), 0);
+		}
+		cr_assert_eq(fb_agg__count(agg), 30);
+		for (i = 0; i < 30; i++)
+			cr_assert_eq(find(agg, i)->packets, 2, "rep %u key %u", rep, i);
+		fb_agg__reset(agg);
+		cr_assert_eq(fb_agg__count(agg), 0);
+	}
+}
+
+/* The reference: a key built field by field with fb_key_addr_masked. */
+static void key_by_fields(const struct fb_keyspec *ks, const struct fb_pkt *r, struct fb_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	if (ks->fields & FB_K_SRC)
+		fb_key_addr_masked(k->src, r->src, ks->src4, ks->src6);
+	if (ks->fields & FB_K_DST)
+		fb_key_addr_masked(k->dst, r->dst, ks->dst4, ks->dst6);
+	k->ifindex = ks->fields & FB_K_IFACE ? r->ifindex : 0;
+	k->sport = ks->fields & FB_K_SPORT ? r->sport : 0;
+	k->dport = ks->fields & FB_K_DPORT ? r->dport : 0;
+	k->ethertype = ks->fields & FB_K_ETYPE ? r->ethertype : 0;
+	k->proto = ks->fields & FB_K_PROTO ? r->proto : 0;
+	k->dir = ks->fields & FB_K_DIR ? !!(r->flags & FB_F_EGRESS) : 0;
+}
+
+/* Masks are words over the address bytes: every prefix length of both
+ * kinds, on addresses with every bit set and on random ones, v4-mapped or
+ * IPv6 (one differing only in the v4-mapped marker), for source and
+ * destination; the hash equals the hash of the stored key. */
+Test(agg, word_key_build_equals_field_by_field)
+{
+	static const char *const specs[] = { FB_KEYS_DEFAULT, "src", "dst,proto", "iface,dir,sport" };
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	unsigned s, p4, p6, a;
+	char err[256];
+
+	for (s = 0; s < 4; s++)
+		for (p4 = 0; p4 <= 32; p4++)
+			for (p6 = 0; p6 <= 128; p6 += (p6 < 8 || p6 > 120) ? 1 : 7)
+				for (a = 0; a < 4; a++) {
+					struct fb_keyspec ks;
+					struct fb_pkt r;
+					struct fb_key k1, k2;
+					unsigned i;
+
+					cr_assert_eq(fb_keyspec_parse(specs[s], &ks, err, sizeof(err)), 0);
+					ks.src4 = ks.dst4 = (uint8_t)p4;
+					ks.src6 = (uint8_t)p6;
+					ks.dst6 = (uint8_t)(128 - p6);
+					fb_keyspec_prepare(&ks);
+					memset(&r, 0, sizeof(r));
+					for (i = 0; i < 16; i++) {
+						x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+						r.src[i] = a == 0 ? 0xff : (uint8_t)x;
+						r.dst[i] = a == 0 ? 0xff : (uint8_t)(x >> 8);
+					}
+					if (a == 1 || a == 3) { /* v4-mapped */
+						memset(r.src, 0, 10);
+						r.src[10] = r.src[11] = 0xff;
+						memcpy(r.dst, r.src, 12);
+					}
+					if (a == 3) /* not quite: IPv6 */
+						r.dst[9] = 1;
+					r.ifindex = (uint32_t)x;
+					r.sport = (uint16_t)(x >> 16);
+					r.dport = (uint16_t)(x >> 32);
+					r.ethertype = 0x86dd;
+					r.proto = 17;
+					r.flags = FB_F_EGRESS | FB_F_IPV6;
+					key_by_fields(&ks, &r, &k1);
+					cr_assert_eq(fb_key_build_hash(&ks, &r, &k2), fb_key_hash(&k1));
+					cr_assert_eq(memcmp(&k1, &k2, sizeof(k1)), 0, "spec %s /%u /%u kind %u",
+						     specs[s], p4, p6, a);
+				}
+}
+
+/* ---- the packet family's record pipeline ------------------------------------- */
+
+static struct fb_pkt pkt(uint32_t i, uint64_t ts)
+{
+	struct fb_pkt r;
+
+	memset(&r, 0, sizeof(r));
+	r.type = FB_REC_PKT;
+	r.len = sizeof(r);
+	r.segs = 1;
+	r.wire_len = 100;
+	r.ts_ns = ts;
+	r.proto = 17;
+	r.ethertype = FB_ETH_P_IP;
+	r.sport = (uint16_t)i;
+	r.src[10] = r.src[11] = 0xff;
+	r.src[15] = (uint8_t)i;
+	return r;
+}
+
+/* Records wait in the family's pipeline between calls; a view, a merge and
+ * a reset see every record added before them, in first-seen order. */
+Test(flows, records_in_flight_reach_views_merges_and_resets)
+{
+	struct fb_flows_opts o = { .max_flows = 100 };
+	struct fb_batch_stats st = { 0 };
+	const struct fb_flows_view *v;
+	struct fb_family fam;
+	uint8_t slot0[64] = { 0 }, slot1[64];
+	struct fb_pkt r[64];
+	char err[256];
+	uint32_t i;
+
+	cr_assert_eq(fb_keyspec_parse(FB_KEYS_DEFAULT, &o.keys, err, sizeof(err)), 0);
+	fam = fb_flows__new(&o);
+	cr_assert_not_null(fam.ops);
+	memset(slot1, 1, sizeof(slot1));
+	for (i = 0; i < 64; i++)
+		r[i] = pkt(i % 5, 1000 + i);
+	fam.ops->add(fam.priv, r, 3, slot0); /* fewer than the pipeline holds */
+	v = fam.ops->view(fam.priv, 0, &st);
+	cr_assert_eq(v->packets, 3);
+	cr_assert_eq(v->flows, 3);
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(v->top[i]->key.sport, i, "first-seen order");
+	fam.ops->reset(fam.priv, 0);
+	fam.ops->add(fam.priv, r, 64, slot0);
+	fam.ops->add(fam.priv, r, 7, slot1); /* still in flight at the merge */
+	fam.ops->merge(fam.priv, 0, 1);
+	v = fam.ops->view(fam.priv, 0, &st);
+	cr_assert_eq(v->packets, 71);
+	cr_assert_eq(v->bytes, 7100);
+	cr_assert_eq(v->flows, 5);
+	fam.ops->add(fam.priv, r, 9, slot1); /* in flight at the reset of slot 1 */
+	fam.ops->reset(fam.priv, 1);
+	v = fam.ops->view(fam.priv, 1, &st);
+	cr_assert_eq(v->packets, 0);
+	cr_assert_eq(v->flows, 0);
+	fam.ops->free(fam.priv);
 }
