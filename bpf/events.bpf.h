@@ -4,7 +4,7 @@
  * of its own type into the same rings as the packet programs, with its own
  * per-CPU sequence numbers and counters (fb_counters[type]), so every family
  * has an exact ledger. Included at the end of flowbatch.bpf.c: it uses that
- * file's maps (fb_ring, fb_rings, fb_counters) and ring settings. Every
+ * file's rings and counters through ring.bpf.h. Every
  * program here is in a "?" section: libbpf loads it only when user space
  * turns its autoload on (user/capture_events.c), so the packet path and the
  * BPF tests load exactly what they did. */
@@ -38,62 +38,6 @@ struct {
 	__type(key, int);
 	__type(value, __u64);
 } fb_tcp_birth SEC(".maps");
-
-/* Reserves a record of one event type: counts it seen, takes its per-CPU
- * sequence number first (as the packet path does), counts it lost when no
- * ring space is left, and fills the common header. */
-static __always_inline void *fb_ev_reserve(__u32 type, __u32 size, void **rbp, struct fb_counters **cp)
-{
-	struct fb_counters *c;
-	struct fb_rec_hdr *h;
-	__u32 cpu;
-	__u64 seq;
-	void *rb = &fb_ring;
-
-	c = bpf_map_lookup_elem(&fb_counters, &type);
-	if (!c)
-		return NULL;
-	seq = ++c->seen;
-	cpu = bpf_get_smp_processor_id();
-	if (percpu_rings) {
-		rb = bpf_map_lookup_elem(&fb_rings, &cpu);
-		if (!rb) {
-			c->lost++;
-			return NULL;
-		}
-	}
-	h = bpf_ringbuf_reserve(rb, size, 0);
-	if (!h) {
-		c->lost++;
-		return NULL;
-	}
-	h->type = type;
-	h->flags = 0;
-	h->len = size;
-	h->cpu = cpu;
-	h->aux = 0;
-	h->seq = (__u32)seq;
-	h->ifindex = 0;
-	h->ts_ns = bpf_ktime_get_ns();
-	*rbp = rb;
-	*cp = c;
-	return h;
-}
-
-/* Submits without waking the consumer unless the ring is past the packet
- * path's watermark: events ride the same wake-up policy as packets (an idle
- * ring is drained at each batch tick). */
-static __always_inline void fb_ev_submit(void *rb, void *rec, struct fb_counters *c)
-{
-	__u64 avail, wake = BPF_RB_NO_WAKEUP;
-
-	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
-	if (avail >= watermark && (avail - watermark) % kick_step < FB_SLOT) {
-		wake = BPF_RB_FORCE_WAKEUP;
-		c->wakeups++;
-	}
-	bpf_ringbuf_submit(rec, wake);
-}
 
 static __always_inline void fb_v4mapped(__u8 *a, __be32 v4)
 {
@@ -143,7 +87,7 @@ static __always_inline bool fb_ev_sk_is_inet(const struct sock *sk)
 static __always_inline struct fb_tcp_ev *fb_ev_tcp_begin(__u32 type, const struct sock *sk, void **rb,
 							 struct fb_counters **c)
 {
-	struct fb_tcp_ev *e = fb_ev_reserve(type, sizeof(struct fb_tcp_ev), rb, c);
+	struct fb_tcp_ev *e = fb_rec_reserve(type, sizeof(struct fb_tcp_ev), 0, 0, rb, c);
 
 	if (!e)
 		return NULL;
@@ -188,7 +132,7 @@ int BPF_PROG(fb_ev_tcp_state, const struct sock *sk, const int oldstate, const i
 			e->flags |= FB_EV_F_NOSTART;
 		}
 	}
-	fb_ev_submit(rb, e, c);
+	fb_rec_submit(rb, e, c);
 	return 0;
 }
 
@@ -212,7 +156,7 @@ int fb_ev_retrans(__u64 *ctx)
 	sh = (void *)(BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, end));
 	segs = BPF_CORE_READ(sh, gso_segs);
 	e->val = segs ? segs : 1;
-	fb_ev_submit(rb, e, c);
+	fb_rec_submit(rb, e, c);
 	return 0;
 }
 
@@ -304,7 +248,7 @@ int fb_ev_rst_send(__u64 *ctx)
 		e->sport = sp;
 		e->dport = dp;
 	}
-	fb_ev_submit(rb, e, c);
+	fb_rec_submit(rb, e, c);
 	return 0;
 }
 
@@ -320,7 +264,7 @@ int BPF_PROG(fb_ev_rst_recv, struct sock *sk)
 		return 0;
 	e->flags |= FB_EV_F_RST_RECV;
 	e->aux = BPF_CORE_READ(sk, __sk_common.skc_state);
-	fb_ev_submit(rb, e, c);
+	fb_rec_submit(rb, e, c);
 	return 0;
 }
 
@@ -345,7 +289,7 @@ int BPF_PROG(fb_ev_rtt, struct sock *sk, const struct sk_buff *skb)
 	e->aux = BPF_CORE_READ(sk, __sk_common.skc_state);
 	e->info = srtt;
 	e->val = BPF_CORE_READ(tp, mdev_us) >> 2;
-	fb_ev_submit(rb, e, c);
+	fb_rec_submit(rb, e, c);
 	return 0;
 }
 
@@ -360,7 +304,7 @@ int BPF_PROG(fb_ev_drop, struct sk_buff *skb, void *location, enum skb_drop_reas
 
 	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
 		return 0;
-	d = fb_ev_reserve(FB_REC_DROP, sizeof(struct fb_drop), &rb, &c);
+	d = fb_rec_reserve(FB_REC_DROP, sizeof(struct fb_drop), 0, 0, &rb, &c);
 	if (!d)
 		return 0;
 	__builtin_memset(d->src, 0, sizeof(d->src) + sizeof(d->dst));
@@ -372,7 +316,7 @@ int BPF_PROG(fb_ev_drop, struct sk_buff *skb, void *location, enum skb_drop_reas
 	d->ifindex = BPF_CORE_READ(skb, skb_iif);
 	d->aux = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	d->flags = fb_ev_skb_ip(skb, d->src, d->dst, &d->proto, &d->sport, &d->dport);
-	fb_ev_submit(rb, d, c);
+	fb_rec_submit(rb, d, c);
 	return 0;
 }
 

@@ -8,46 +8,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "parse.bpf.h"
+#include "ring.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* Set by user space before load. The consumer is woken only when the ring
- * holds at least watermark bytes, and again every kick_step bytes beyond,
- * so a busy ring costs a handful of wake-ups, an idle one none. */
-const volatile __u64 watermark = 1 << 20;
-const volatile __u64 kick_step = 1 << 18;
-/* One ring per CPU (default): producers on different CPUs never share the
- * ring's lock and positions, which made two CPUs producing at once ~2.5x
- * faster than one shared ring (bench/b_contention.c). */
-const volatile bool percpu_rings = true;
-
-/* the shared ring, used when percpu_rings is off */
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24); /* resized by --ring-size */
-} fb_ring SEC(".maps");
-
-struct fb_ring_inner {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);
-};
-
-/* per-CPU rings, indexed by CPU; user space creates and inserts them */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1); /* resized to the number of possible CPUs */
-	__type(key, __u32);
-	__array(values, struct fb_ring_inner);
-} fb_rings SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, FB_REC_TYPES); /* indexed by record type */
-	__type(key, __u32);
-	__type(value, struct fb_counters);
-} fb_counters SEC(".maps");
-
-#define FB_SLOT (sizeof(struct fb_pkt) + 8) /* ring header + record */
 
 /* skb_shared_info.gso_size of SCTP GSO: segments follow the chunk list */
 #define FB_GSO_BY_FRAGS 0xFFFF
@@ -126,38 +90,12 @@ static __always_inline void fb_record(const void *data, const void *end, struct 
 {
 	struct fb_counters *c;
 	struct fb_pkt *r;
-	__u32 key = FB_REC_PKT, cpu, hl = 0, l2 = 0;
-	__u64 avail, over, wake, seq;
-	void *rb = &fb_ring;
+	__u32 hl = 0, l2 = 0;
+	void *rb;
 
-	c = bpf_map_lookup_elem(&fb_counters, &key);
-	if (!c)
+	r = fb_rec_reserve(FB_REC_PKT, sizeof(*r), x->flags, x->ifindex, &rb, &c);
+	if (!r)
 		return;
-	/* the number is taken before the reserve, so a program nested on
-	 * this CPU (a later tracepoint) cannot reuse it */
-	seq = ++c->seen;
-	cpu = bpf_get_smp_processor_id();
-	if (percpu_rings) {
-		rb = bpf_map_lookup_elem(&fb_rings, &cpu);
-		if (!rb) {
-			c->lost++;
-			return;
-		}
-	}
-	r = bpf_ringbuf_reserve(rb, sizeof(*r), 0);
-	if (!r) {
-		/* not parsed: an overloaded consumer should not make the
-		 * producer slower; parse_err counts written records */
-		c->lost++;
-		return;
-	}
-	r->type = FB_REC_PKT;
-	r->len = sizeof(*r);
-	r->flags = x->flags;
-	r->cpu = cpu;
-	r->seq = (__u32)seq;
-	r->ifindex = x->ifindex;
-	r->ts_ns = bpf_ktime_get_ns();
 	r->skb_len = x->len;
 	if (fb_parse(data, end, r, link, x->l3, x->tags_out, &hl, &l2)) {
 		r->flags |= FB_F_PARSE_ERR;
@@ -166,17 +104,7 @@ static __always_inline void fb_record(const void *data, const void *end, struct 
 	if (x->xdp)
 		fb_xdp_aggregate(x, hl, l2);
 	fb_wire(r, x, hl);
-
-	wake = BPF_RB_NO_WAKEUP;
-	avail = bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA);
-	if (avail >= watermark) {
-		over = avail - watermark;
-		if (over % kick_step < FB_SLOT) {
-			wake = BPF_RB_FORCE_WAKEUP;
-			c->wakeups++;
-		}
-	}
-	bpf_ringbuf_submit(r, wake);
+	fb_rec_submit(rb, r, c);
 }
 
 /* XDP in the driver sees frames as the wire carried them (GRO comes later),
