@@ -535,7 +535,8 @@ static int prom_write(void *s, const struct fb_batch_view *v)
 	p->unknown += st->unknown;
 	p->out_dropped = v->outputs_dropped;
 	p->nouts = v->noutputs < PROM_MAX_OUTS ? v->noutputs : PROM_MAX_OUTS;
-	memcpy(p->outs, v->outputs, p->nouts * sizeof(*p->outs));
+	if (p->nouts)
+		memcpy(p->outs, v->outputs, p->nouts * sizeof(*p->outs));
 	hist_observe(&p->proc, (double)st->proc_ns / 1e9);
 	hist_observe(&p->delay, (double)st->delay_ns / 1e9);
 	p->last_end_s = (double)((int64_t)st->end_ns + p->ctx.mono_to_epoch_ns) / 1e9;
