@@ -66,8 +66,9 @@ static int on_netlink(void *ctx, int fd, uint32_t events)
 {
 	struct app *a = ctx;
 	int i, left = 0, n = a->cfg.cap.n_ifaces;
+	int r = fb_netwatch_read(fd, a->ifindex, n);
 
-	if (fb_netwatch_read(fd, a->ifindex, n) <= 0)
+	if (r == 0 || (r < 0 && r != -ENOBUFS))
 		return 0;
 	for (i = 0; i < n; i++) {
 		char name[IF_NAMESIZE];

@@ -34,7 +34,9 @@ int fb_netwatch_read(int fd, const uint32_t *ifs, int n)
 		struct nlmsghdr *h;
 
 		if (len < 0)
-			return errno == EAGAIN ? gone : errno == ENOBUFS ? gone : -errno;
+			/* an overrun may have eaten a removal: say so, the
+			 * caller then checks every interface */
+			return errno == EAGAIN ? gone : errno == ENOBUFS ? -ENOBUFS : -errno;
 		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len); h = NLMSG_NEXT(h, len)) {
 			struct ifinfomsg *ifi = NLMSG_DATA(h);
 			int i;

@@ -133,7 +133,7 @@ Test(prog, seq_counts_every_packet)
 }
 
 /* The smallest ring (one page) and 100 packets with nobody reading: the
- * ring takes page / 72 records (8-byte header + 64), the rest are lost.
+ * ring takes page / 80 records (8-byte header + 72), the rest are lost.
  * seen = read + lost exactly, the records read carry seq 1..n, and the
  * next packet's seq shows the gap the consumer uses to account losses. */
 Test(ring, lost_when_full)
