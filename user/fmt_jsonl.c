@@ -14,6 +14,17 @@ struct jsonl {
 	FILE *f; /* the stream of the batch being written */
 	struct fb_out_ctx ctx;
 	struct fb_value vals[32];
+	/* the epoch second last written, as digits (time_flow_*_ns of a
+	 * batch's rows mostly share it) */
+	uint64_t sec;
+	char sec_str[24];
+	size_t sec_len;
+	/* the last interface's name as a JSON string, quotes included, for
+	 * this batch (names can change between batches) */
+	uint32_t ifx;
+	bool ifx_ok;
+	size_t ifx_len;
+	char ifx_str[392]; /* put_jstr writes at most 64 * 6 + 2 */
 };
 
 static void *jsonl_new(const struct fb_out_ctx *ctx)
@@ -40,48 +51,128 @@ static unsigned long long epoch_ns(const struct jsonl *j, uint64_t mono_ns)
  * fwrite: at 100K flows a batch, printf's format parsing cost ~1 us a row. */
 #define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
 
-/* Decimal digits two at a time: epoch nanoseconds have 19 of them, two per
- * row, and this was the row's single biggest cost. */
+static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+			       "25262728293031323334353637383940414243444546474849"
+			       "50515253545556575859606162636465666768697071727374"
+			       "75767778798081828384858687888990919293949596979899";
+
+/* Number of decimal digits of v: log2 scaled by log10(2) ~ 1233/4096,
+ * corrected by one compare (p10[0] is 0 so that 0 has one digit). */
+static inline unsigned ndigits(uint64_t v)
+{
+	static const uint64_t p10[20] = {
+		0, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
+		10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+		100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+		100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull,
+	};
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+
+	return t + (v >= p10[t]);
+}
+
+/* Decimal digits two at a time, written backwards from where the number
+ * ends: no scratch buffer and no copy of a variable length (a call to
+ * memcpy), which with the divisions made this half of a row's cost. */
 static char *put_u64(char *p, uint64_t v)
 {
-	static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
-				       "25262728293031323334353637383940414243444546474849"
-				       "50515253545556575859606162636465666768697071727374"
-				       "75767778798081828384858687888990919293949596979899";
-	char t[20];
-	int n = 20, len;
+	char *e = p + ndigits(v), *q = e;
 
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100);
 
 		v /= 100;
-		t[--n] = pairs[2 * d + 1];
-		t[--n] = pairs[2 * d];
+		q -= 2;
+		memcpy(q, &pairs[2 * d], 2);
+	}
+	if (v >= 10)
+		memcpy(q - 2, &pairs[2 * v], 2);
+	else
+		q[-1] = (char)('0' + v);
+	return e;
+}
+
+/* Exactly 9 digits, zeros in front: the nanoseconds of a second. */
+static char *put_9(char *p, uint32_t v)
+{
+	uint32_t hi = v / 100000, lo = v % 100000; /* 4 and 5 digits */
+
+	memcpy(p, &pairs[2 * (hi / 100)], 2);
+	memcpy(p + 2, &pairs[2 * (hi % 100)], 2);
+	p[4] = (char)('0' + lo / 10000);
+	lo %= 10000;
+	memcpy(p + 5, &pairs[2 * (lo / 100)], 2);
+	memcpy(p + 7, &pairs[2 * (lo % 100)], 2);
+	return p + 9;
+}
+
+/* Epoch nanoseconds: the seconds' digits are cached (the rows of a batch
+ * share a handful of seconds), the rest is 9 fixed digits. */
+static char *put_ns(struct jsonl *j, char *p, uint64_t v)
+{
+	uint64_t sec = v / 1000000000;
+
+	if (!sec)
+		return put_u64(p, v);
+	if (sec != j->sec || !j->sec_len) {
+		j->sec = sec;
+		j->sec_len = (size_t)(put_u64(j->sec_str, sec) - j->sec_str);
+	}
+	memcpy(p, j->sec_str, sizeof(j->sec_str)); /* constant length; the line has room */
+	return put_9(p + j->sec_len, (uint32_t)(v - sec * 1000000000));
+}
+
+/* An IPv4 octet. */
+static char *put_u8(char *p, unsigned v)
+{
+	if (v >= 100) {
+		p[0] = (char)('0' + v / 100);
+		memcpy(p + 1, &pairs[2 * (v % 100)], 2);
+		return p + 3;
 	}
 	if (v >= 10) {
-		t[--n] = pairs[2 * v + 1];
-		t[--n] = pairs[2 * v];
-	} else {
-		t[--n] = (char)('0' + v);
+		memcpy(p, &pairs[2 * v], 2);
+		return p + 2;
 	}
-	len = 20 - n;
-	memcpy(p, t + n, (size_t)len);
-	return p + len;
+	*p = (char)('0' + v);
+	return p + 1;
+}
+
+/* Ports, EtherTypes: up to 5 digits. */
+static char *put_u16(char *p, unsigned v)
+{
+	if (v < 100)
+		return put_u8(p, v);
+	if (v < 10000) {
+		if (v < 1000) {
+			p[0] = (char)('0' + v / 100);
+			memcpy(p + 1, &pairs[2 * (v % 100)], 2);
+			return p + 3;
+		}
+		memcpy(p, &pairs[2 * (v / 100)], 2);
+		memcpy(p + 2, &pairs[2 * (v % 100)], 2);
+		return p + 4;
+	}
+	p[0] = (char)('0' + v / 10000);
+	v %= 10000;
+	memcpy(p + 1, &pairs[2 * (v / 100)], 2);
+	memcpy(p + 3, &pairs[2 * (v % 100)], 2);
+	return p + 5;
 }
 
 static char *put_addr(char *p, const uint8_t a[16])
 {
 	char buf[64];
 	size_t n;
-	int i;
 
 	if (fb_addr_is_v4(a)) {
-		for (i = 12; i < 16; i++) {
-			p = put_u64(p, a[i]);
-			if (i < 15)
-				*p++ = '.';
-		}
-		return p;
+		p = put_u8(p, a[12]);
+		*p++ = '.';
+		p = put_u8(p, a[13]);
+		*p++ = '.';
+		p = put_u8(p, a[14]);
+		*p++ = '.';
+		return put_u8(p, a[15]);
 	}
 	fb_fmt_addr(a, buf, sizeof(buf));
 	n = strlen(buf);
@@ -89,7 +180,8 @@ static char *put_addr(char *p, const uint8_t a[16])
 	return p + n;
 }
 
-/* JSON string of an interface name (at most 15 bytes: <= 92 written) */
+/* JSON string of an interface name (at most 15 bytes: <= 92 written; the
+ * loop stops at 64 bytes: <= 386) */
 static char *put_jstr(char *p, const char *s)
 {
 	const unsigned char *c = (const unsigned char *)s;
@@ -111,18 +203,18 @@ static size_t head(const struct jsonl *j, const struct fb_batch_stats *st, const
 				epoch_ms(j, st->end_ns));
 }
 
-static char *counts(const struct jsonl *j, char *p, const struct fb_flow *f)
+static char *counts(struct jsonl *j, char *p, const struct fb_flow *f)
 {
 	p = LIT(p, ",\"packets\":");
 	p = put_u64(p, f->packets);
 	p = LIT(p, ",\"bytes\":");
 	p = put_u64(p, f->bytes);
 	p = LIT(p, ",\"tcp_flags\":");
-	p = put_u64(p, f->tcp_flags);
+	p = put_u8(p, f->tcp_flags);
 	p = LIT(p, ",\"time_flow_start_ns\":");
-	p = put_u64(p, epoch_ns(j, f->first_ns));
+	p = put_ns(j, p, epoch_ns(j, f->first_ns));
 	p = LIT(p, ",\"time_flow_end_ns\":");
-	p = put_u64(p, epoch_ns(j, f->last_ns));
+	p = put_ns(j, p, epoch_ns(j, f->last_ns));
 	return LIT(p, "}\n");
 }
 
@@ -182,17 +274,27 @@ static void flow_row(struct jsonl *j, const char *hd, size_t hdlen, const struct
 	p += hdlen;
 	if (kf & FB_K_IFACE) {
 		p = LIT(p, ",\"iface\":");
-		p = put_jstr(p, j->ctx.ifname(j->ctx.ifname_ctx, k->ifindex));
+		if (!j->ifx_ok || k->ifindex != j->ifx) {
+			j->ifx = k->ifindex;
+			j->ifx_ok = true;
+			j->ifx_len = (size_t)(put_jstr(j->ifx_str, j->ctx.ifname(j->ctx.ifname_ctx, k->ifindex)) -
+					      j->ifx_str);
+		}
+		if (j->ifx_len <= 32) /* a constant length is a few moves; the line has room */
+			memcpy(p, j->ifx_str, 32);
+		else
+			memcpy(p, j->ifx_str, j->ifx_len);
+		p += j->ifx_len;
 	}
 	if (kf & FB_K_DIR)
 		p = k->dir ? LIT(p, ",\"dir\":\"out\"") : LIT(p, ",\"dir\":\"in\"");
 	if (kf & FB_K_ETYPE) {
 		p = LIT(p, ",\"etype\":");
-		p = put_u64(p, k->ethertype);
+		p = put_u16(p, k->ethertype);
 	}
 	if (kf & FB_K_PROTO) {
 		p = LIT(p, ",\"proto\":");
-		p = put_u64(p, k->proto);
+		p = put_u8(p, k->proto);
 	}
 	/* a frame without IP has no addresses and no ports: omit them */
 	if (kf & FB_K_SRC && ip) {
@@ -207,11 +309,11 @@ static void flow_row(struct jsonl *j, const char *hd, size_t hdlen, const struct
 	}
 	if (kf & FB_K_SPORT && ip) {
 		p = icmp ? LIT(p, ",\"icmp_type\":") : LIT(p, ",\"src_port\":");
-		p = put_u64(p, k->sport);
+		p = put_u16(p, k->sport);
 	}
 	if (kf & FB_K_DPORT && ip) {
 		p = icmp ? LIT(p, ",\"icmp_code\":") : LIT(p, ",\"dst_port\":");
-		p = put_u64(p, k->dport);
+		p = put_u16(p, k->dport);
 	}
 	p = counts(j, p, f);
 	if (fams)
@@ -319,6 +421,7 @@ static int jsonl_batch(void *s, FILE *f, const struct fb_batch_view *v)
 	uint32_t i;
 
 	j->f = f;
+	j->ifx_ok = false;
 	if (fv) {
 		hdlen = head(j, v->st, "flow", hd);
 		for (i = 0; i < fv->ntop; i++)

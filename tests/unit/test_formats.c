@@ -438,6 +438,58 @@ Test(jsonl, batch_number_and_epoch_offset)
 }
 
 
+/* Numbers at every digit count, and the shortcuts behind them: ports and
+ * protocols and octets of 1-3 digits, counters up to 20 digits, and
+ * flow times whose epoch seconds repeat, change, or are 0 (times below one
+ * second keep no leading zeros), each as printf would write it. The
+ * interface name is looked up again in the next batch. */
+Test(jsonl, numbers_as_printf_writes_them)
+{
+	static const uint64_t big[] = { 0, 9, 10, 99, 100, 12345, 999999999, 1000000000,
+					18446744073709551615ull };
+	static const uint16_t ports[] = { 0, 7, 10, 99, 100, 999, 1000, 9999, 10000, 65535 };
+	static const uint64_t ns[] = { 0, 5, 999999999, 1000000000, 1000000007, 1000000007,
+				       2000000000, 1999999999, 123456789012345678ull };
+	char want[1024], got[1024];
+	unsigned i, b;
+
+	for (b = 0; b < 2; b++) {
+		view_init();
+		for (i = 0; i < 9; i++) {
+			struct fb_flow *f = view_add(big[i], big[8 - i]);
+
+			f->key.sport = ports[i];
+			f->key.dport = ports[9 - i];
+			f->key.proto = (uint8_t)ports[i];
+			f->key.src[12] = (uint8_t)ports[i];
+			f->key.src[15] = (uint8_t)(ports[i] >> 8);
+			f->key.ifindex = b ? 1 : 2;
+			f->tcp_flags = (uint8_t)(i * 31);
+			f->first_ns = ns[i];
+			f->last_ns = ns[8 - i];
+		}
+		if (b == 0)
+			open_sink(&fb_format_jsonl, ALL_KEYS, 0, NULL);
+		write_view();
+		for (i = 0; i < 9; i++) {
+			const struct fb_flow *f = V.top[i];
+			char src[16];
+
+			snprintf(src, sizeof(src), "%u.18.0.%u", f->key.src[12], f->key.src[15]);
+			snprintf(want, sizeof(want),
+				 ",\"iface\":\"%s\",\"dir\":\"in\",\"etype\":%u,\"proto\":%u,\"src_addr\":\"%s\","
+				 "\"dst_addr\":\"198.18.0.1\",\"src_port\":%u,\"dst_port\":%u,\"packets\":%llu,"
+				 "\"bytes\":%llu,\"tcp_flags\":%u,\"time_flow_start_ns\":%llu,"
+				 "\"time_flow_end_ns\":%llu}",
+				 b ? "lo" : "eth0", f->key.ethertype, f->key.proto, src, f->key.sport,
+				 f->key.dport, (unsigned long long)f->packets, (unsigned long long)f->bytes,
+				 f->tcp_flags, (unsigned long long)f->first_ns, (unsigned long long)f->last_ns);
+			snprintf(got, sizeof(got), "%s", strstr(line((int)(b * 10 + i)), ",\"iface\""));
+			cr_assert_str_eq(got, want, "batch %u row %u:\n%s\n%s", b, i, got, want);
+		}
+	}
+}
+
 /* ---- failing streams ----------------------------------------------------------------- */
 
 static ssize_t pipe_gone(void *c, const char *b, size_t n)
