@@ -4,6 +4,8 @@
  *   ref    minimal reference (bench/bench.bpf.c: bench_ref)
  *   fb_xdp flowbatch's XDP program
  *   fb_tc  flowbatch's fb_tc_in (TC test run on an skb)
+ *   ref_coarse  the reference with the coarse clock (one jiffy resolution)
+ *   clock  XDP that only reads bpf_ktime_get_ns (the clock's cost + empty)
  * on four frames. A drainer thread on another CPU empties the rings in
  * batches meanwhile (epoll, edge-triggered, + 10 ms timeout).
  * Usage: b_kcost [--quick] [--repeat N] [--ring-mb N] */
@@ -11,8 +13,8 @@
 #include "bench.skel.h"
 #include "flowbatch.skel.h"
 
-enum row { R_EMPTY, R_REF, R_FB_XDP, R_FB_TC, R_COUNT };
-static const char *const row_names[R_COUNT] = { "empty", "ref", "fb_xdp", "fb_tc" };
+enum row { R_EMPTY, R_REF, R_FB_XDP, R_FB_TC, R_REF_COARSE, R_CLOCK, R_COUNT };
+static const char *const row_names[R_COUNT] = { "empty", "ref", "fb_xdp", "fb_tc", "ref_coarse", "clock" };
 
 #define REPS 3
 
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
 	prog[R_REF] = bpf_program__fd(bs->progs.bench_ref);
 	prog[R_FB_XDP] = bpf_program__fd(fs->progs.fb_xdp);
 	prog[R_FB_TC] = bpf_program__fd(fs->progs.fb_tc_in);
+	prog[R_REF_COARSE] = bpf_program__fd(bs->progs.bench_ref_coarse);
+	prog[R_CLOCK] = bpf_program__fd(bs->progs.bench_clock);
 	rings[0] = bench_ring_new(bpf_map__fd(bs->maps.ref_ring), ring_bytes, NULL, NULL);
 	for (i = 0; i < ncpus && nrings < BENCH_MAX_RINGS; i++) {
 		uint32_t k = (uint32_t)i;
@@ -103,7 +107,7 @@ int main(int argc, char **argv)
 					goto out;
 				}
 				ns[f][r][rep] = v;
-				if (r == R_REF)
+				if (r == R_REF || r == R_REF_COARSE)
 					expect_ref += repeat;
 				if (r == R_FB_XDP || r == R_FB_TC)
 					expect_fb += repeat;
@@ -125,9 +129,10 @@ int main(int argc, char **argv)
 			printf("RESULT kcost frame=%s row=%s ns=%.1f runs=%.0f/%.0f/%.0f\n", frame_names[f],
 			       row_names[r], med[f][r], ns[f][r][0], ns[f][r][1], ns[f][r][2]);
 		printf("RESULT kcost frame=%s ratio_fbxdp_ref=%.2f ratio_fbtc_ref=%.2f "
-		       "net_ratio_fbxdp_ref=%.2f\n",
+		       "net_ratio_fbxdp_ref=%.2f clock_ns=%.1f coarse_saves_ns=%.1f\n",
 		       frame_names[f], med[f][R_FB_XDP] / med[f][R_REF], med[f][R_FB_TC] / med[f][R_REF],
-		       (med[f][R_FB_XDP] - med[f][R_EMPTY]) / (med[f][R_REF] - med[f][R_EMPTY]));
+		       (med[f][R_FB_XDP] - med[f][R_EMPTY]) / (med[f][R_REF] - med[f][R_EMPTY]),
+		       med[f][R_CLOCK] - med[f][R_EMPTY], med[f][R_REF] - med[f][R_REF_COARSE]);
 	}
 	printf("RESULT kcost lost_ref=%llu lost_fb=%llu records_ref=%llu records_fb=%llu "
 	       "drained=%llu expected=%llu bad=%llu fb_seen=%llu fb_wakeups=%llu drains=%llu "

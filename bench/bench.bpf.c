@@ -4,6 +4,10 @@
  *  bench_ref       minimal reference: Ethernet/IPv4/UDP by direct packet
  *                  access, bpf_ktime_get_ns, one 72-byte record reserved and
  *                  submitted into ref_ring with BPF_RB_NO_WAKEUP.
+ *  bench_ref_coarse the same with bpf_ktime_get_coarse_ns (CLOCK_MONOTONIC_
+ *                  COARSE: one jiffy of resolution) instead of the ns clock.
+ *  bench_clock     XDP that reads bpf_ktime_get_ns and passes: the clock's
+ *                  own cost over the empty program.
  * (The contention bench runs flowbatch's own fb_xdp in its two ring layouts.)
  *  bench_fill      BPF_PROG_TYPE_SYSCALL: bpf_loop writes fill_n records of
  *                  random flows (out of fill_flows) into fill_ring, so the
@@ -32,12 +36,10 @@ struct {
 
 __u64 ref_lost;
 
-SEC("xdp")
-int bench_ref(struct xdp_md *ctx)
+static __always_inline int ref_body(struct xdp_md *ctx, __u64 ts)
 {
 	const __u8 *data = (const __u8 *)(long)ctx->data;
 	const __u8 *end = (const __u8 *)(long)ctx->data_end;
-	__u64 ts = bpf_ktime_get_ns();
 	struct fb_pkt *r;
 	__u16 et = 0, sport = 0, dport = 0;
 	__u8 proto = 0;
@@ -86,6 +88,27 @@ int bench_ref(struct xdp_md *ctx)
 	*(__u32 *)&r->dst[8] = 0xffff0000;
 	*(__u32 *)&r->dst[12] = daddr;
 	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_ref(struct xdp_md *ctx)
+{
+	return ref_body(ctx, bpf_ktime_get_ns());
+}
+
+SEC("xdp")
+int bench_ref_coarse(struct xdp_md *ctx)
+{
+	return ref_body(ctx, bpf_ktime_get_coarse_ns());
+}
+
+__u64 clock_sink;
+
+SEC("xdp")
+int bench_clock(struct xdp_md *ctx)
+{
+	clock_sink = bpf_ktime_get_ns();
 	return XDP_PASS;
 }
 
