@@ -139,7 +139,7 @@ demo: check-deps all $(OUT)/fbsend
 bench:
 	$(Q)scripts/deps.sh bench
 	$(Q)$(MAKE) --no-print-directory bench-tools
-	$(Q)bench/run.sh
+	$(Q)OUT=$(OUT) bench/run.sh
 
 clean:
 	$(Q)rm -rf build

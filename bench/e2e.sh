@@ -3,7 +3,11 @@
 # build/fbsend (AF_PACKET + sendmmsg, bounded by count and time) across a
 # veth pair between two network namespaces of our own (198.18.0.0/15 only,
 # IPv6 off), addressed to the capture side's MAC and address, at the sender's
-# full rate, over 1K and over 100K flows. Rows:
+# full rate, over 1K and over 100K flows; and again addressed to another
+# host's MAC (flow sets 1000o, 100000o), as a mirror port or a hub delivers
+# frames: the capture side's stack drops them early (not for this host),
+# so the tool's share of the machine's work is larger there. The second
+# case runs the rows in ROWS_OTHER (none fb_tc tcpdump). Rows:
 #
 #   none       nothing attached
 #   xdp_empty  an empty XDP program (build/xdp_pass.bpf.o)
@@ -33,24 +37,28 @@
 # what production runs. Both XDP rows always use the same mode.
 #
 # Usage: bench/e2e.sh [--quick] [--runs N] [--packets N] [--xdp-mode native|generic]
-#                     [--rows LIST] [--flows LIST] [--keep DIR] [--report RAWFILE]
-# Environment: FB, FBSEND, XDP_PASS (binaries), FB_ARGS (extra flowbatch options).
+#                     [--rows LIST] [--rows-other LIST] [--flows LIST] [--keep DIR]
+#                     [--report RAWFILE]
+# Environment: OUT (build dir, default build), FB, FBSEND, XDP_PASS (binaries),
+# FB_ARGS (extra flowbatch options).
 # Prints RESULT lines and markdown tables on stdout, progress on stderr.
 # --quick: 400K packets, one run, 3 s idle. --keep DIR keeps every output.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
-FB=${FB:-build/flowbatch}
+FB=${FB:-${OUT:-build}/flowbatch}
 FB_ARGS=${FB_ARGS:-}   # extra flowbatch options, for experiments (e.g. FB_ARGS="-n 1")
-SEND=${FBSEND:-build/fbsend}
-XPASS=${XDP_PASS:-build/xdp_pass.bpf.o}
+SEND=${FBSEND:-${OUT:-build}/fbsend}
+XPASS=${XDP_PASS:-${OUT:-build}/xdp_pass.bpf.o}
 
 PACKETS=2000000
 RUNS=3
 IDLE_S=10
 XDP_MODE=native
 ROWS="none xdp_empty fb_xdp fb_tc tcpdump pmacctd softflowd"
-FLOWSETS="1000 100000"
+ROWS_OTHER="none fb_tc tcpdump" # rows of the flow sets to another host's MAC
+FLOWSETS="1000 100000 1000o 100000o" # N: to the capture MAC; No: to another host's MAC
+OMAC=02:fb:00:00:00:01 # another host (locally administered)
 SETTLE=1.1      # seconds after the sender ends before the "after" snapshot (> 1 s batch + grace)
 SEND_LIMIT=30   # seconds: the sender's own bound (-T)
 KEEP=""
@@ -66,6 +74,7 @@ while [ $# -gt 0 ]; do
 	--packets) PACKETS=${2:?}; shift ;;
 	--xdp-mode) XDP_MODE=${2:?}; shift ;;
 	--rows) ROWS=${2:?}; shift ;;
+	--rows-other) ROWS_OTHER=${2:?}; shift ;;
 	--flows) FLOWSETS=${2:?}; shift ;;
 	--keep) KEEP=${2:?}; shift ;;
 	--report) REPORT_ONLY=${2:?}; shift ;;
@@ -87,7 +96,7 @@ done
 # Medians per row and flow set, ratios and targets, from the raw run lines
 # ("row flows run sent secs accounted tool_ns busy_ns vcs_send bg% notes...").
 report() {
-awk -v rows="$ROWS" -v flowsets="$FLOWSETS" -v idle_tc="$IDLE_TC" -v idle_s="$IDLE_S" \
+awk -v rows="$ROWS" -v flowsets="$FLOWSETS" -v omac="$OMAC" -v idle_tc="$IDLE_TC" -v idle_s="$IDLE_S" \
 	-v packets="$PACKETS" -v runs="$RUNS" -v xdpmode="$XDP_MODE" -v split100k="$SPLIT_100K" -v settle="$SETTLE" '
 function median(key,    n, i, j, t, a) {
 	n = cnt[key]
@@ -127,7 +136,7 @@ END {
 	# per row: RESULT lines
 	for (j = 1; j <= nf; j++) {
 		fl = F[j]
-		base = med("none", fl, "machine"); xr = med("xdp_empty", fl, "rate")
+		base = med("none", fl, "machine"); xr = med("xdp_empty", fl, "rate"); nr0 = med("none", fl, "rate")
 		for (i = 1; i <= nr; i++) {
 			r = R[i]
 			m = med(r, fl, "machine"); rt = med(r, fl, "rate")
@@ -135,9 +144,11 @@ END {
 			mo = med(r, fl, "own"); bo = med("none", fl, "own")
 			exo[r, fl] = (mo != NA && bo != NA) ? mo - bo : NA
 			rx[r, fl] = (xr != NA && xr > 0 && rt != NA) ? rt / xr : NA
+			rn[r, fl] = (nr0 != NA && nr0 > 0 && rt != NA) ? rt / nr0 : NA
 			ls = med(r, fl, "lost"); if (ls == NA) ls = med(r, fl, "dropped"); if (ls == NA) ls = med(r, fl, "pcap_dropped")
-			printf "RESULT e2e flows=%d row=%s accounted=%s rate_pps=%s rate_vs_empty_xdp=%s tool_ns_per_pkt=%s machine_ns_per_pkt=%s extra_ns_per_pkt=%s own_ns_per_pkt=%s extra_own_ns_per_pkt=%s background_busy_pct=%s wakeups_per_s=%s lost=%s runs=%d failed=%d\n",
-				fl, r, fmt(med(r, fl, "acc"), "%.6f"), fmt(rt, "%.0f"), fmt(rx[r, fl], "%.3f"),
+			if (!cnt[r SUBSEP fl SUBSEP "rate"] && !failed[r, fl]) continue
+			printf "RESULT e2e flows=%s row=%s accounted=%s rate_pps=%s rate_vs_empty_xdp=%s rate_vs_none=%s tool_ns_per_pkt=%s machine_ns_per_pkt=%s extra_ns_per_pkt=%s own_ns_per_pkt=%s extra_own_ns_per_pkt=%s background_busy_pct=%s wakeups_per_s=%s lost=%s runs=%d failed=%d\n",
+				fl, r, fmt(med(r, fl, "acc"), "%.6f"), fmt(rt, "%.0f"), fmt(rx[r, fl], "%.3f"), fmt(rn[r, fl], "%.3f"),
 				fmt(med(r, fl, "tool"), "%.1f"), fmt(m, "%.1f"), fmt(ex[r, fl], "%.1f"),
 				fmt(mo, "%.1f"), fmt(exo[r, fl], "%.1f"), fmt(med(r, fl, "bg"), "%d"),
 				fmt(med(r, fl, "wk"), "%.1f"), fmt(ls, "%d"), cnt[r SUBSEP fl SUBSEP "rate"], failed[r, fl]
@@ -148,10 +159,11 @@ END {
 	tl["acc"] = "accounts for 100% (flow packets + ring losses = sent)"
 	tl["lost0"] = "zero ring losses at full rate"
 	tl["rate"] = "sender rate >= 0.95x empty XDP"
+	tl["rate_none"] = "sender rate >= 0.9x nothing attached"
 	tl["tool"] = "process CPU <= 65 ns/pkt (1K), <= 150 ns/pkt (100K)"
 	tl["extra"] = "extra machine CPU (/proc/stat) <= 0.5x tcpdump and below every flow tool"
 	tl["extra_own"] = "the same, own processes only"
-	nt = split("acc lost0 rate tool extra extra_own", T, " ")
+	nt = split("acc lost0 rate rate_none tool extra extra_own", T, " ")
 	for (t = 1; t <= nt; t++) {
 		for (j = 1; j <= nf; j++) {
 			fl = F[j]; cell[t, j] = ""
@@ -162,7 +174,8 @@ END {
 				if (T[t] == "acc") { q = med(r, fl, "acc"); v = q == NA ? "?" : sprintf("%.4f%%", 100 * q); ok = q == 1 && !notexact[r, fl] }
 				if (T[t] == "lost0") { q = med(r, fl, "lost"); v = q == NA ? "?" : sprintf("%d_lost", q); ok = q == 0 }
 				if (T[t] == "rate") { q = rx[r, fl]; v = q == NA ? "?" : sprintf("%.3fx", q); ok = q != NA && q >= 0.95 }
-				if (T[t] == "tool") { q = med(r, fl, "tool"); v = q == NA ? "?" : sprintf("%.1fns", q); ok = q != NA && q <= (fl > 1000 ? 150 : 65) }
+				if (T[t] == "rate_none") { q = rn[r, fl]; v = q == NA ? "?" : sprintf("%.3fx", q); ok = q != NA && q >= 0.9 }
+				if (T[t] == "tool") { q = med(r, fl, "tool"); v = q == NA ? "?" : sprintf("%.1fns", q); ok = q != NA && q <= (fl + 0 > 1000 ? 150 : 65) }
 				if (T[t] == "extra" || T[t] == "extra_own") {
 					for (o = 1; o <= nr; o++) E[R[o]] = T[t] == "extra" ? ex[R[o], fl] : exo[R[o], fl]
 					q = E[r]; td = E["tcpdump"]
@@ -171,7 +184,7 @@ END {
 						if ((R[o] == "pmacctd" || R[o] == "softflowd") && !(E[R[o]] != NA && E[R[o]] > q)) ok = 0
 					v = q == NA ? "?" : (td != NA && td > 0) ? sprintf("%.1fns(%.2fx_tcpdump)", q, q / td) : sprintf("%.1fns(tcpdump_n/a)", q)
 				}
-				printf "RESULT e2e target=%s flows=%d hook=%s value=%s met=%d\n", T[t], fl, hk, v, ok
+				printf "RESULT e2e target=%s flows=%s hook=%s value=%s met=%d\n", T[t], fl, hk, v, ok
 				gsub(/_/, " ", v); sub(/\(/, " (", v)
 				cell[t, j] = cell[t, j] (cell[t, j] == "" ? "" : "; ") hk " " v " " (ok ? "**met**" : "**missed**")
 			}
@@ -181,11 +194,13 @@ END {
 	printf "### End to end: %d x 64-byte UDP frames over a veth pair, median of %d run%s\n\n", packets, runs, (runs > 1 ? "s" : "")
 	for (j = 1; j <= nf; j++) {
 		fl = F[j]
-		printf "**%s flows**\n\n", (fl >= 1000 ? (fl / 1000) "K" : fl)
+		printf "**%s flows, %s**\n\n", (fl + 0 >= 1000 ? (fl / 1000) "K" : fl + 0),
+			fl ~ /o$/ ? "frames to another host\047s MAC (" omac ")" : "frames to the capture MAC"
 		print "| row | accounted / sent | sender rate (Mpps) | vs empty XDP | tool CPU ns/pkt | machine CPU ns/pkt | extra over nothing ns/pkt | extra, own processes ns/pkt | tool wake-ups/s |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (i = 1; i <= nr; i++) {
 			r = R[i]; rt = med(r, fl, "rate"); a = med(r, fl, "acc")
+			if (!cnt[r SUBSEP fl SUBSEP "rate"] && !failed[r, fl]) continue
 			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name[r],
 				a == NA ? "-" : sprintf("%.4f%%", 100 * a) (notexact[r, fl] ? " (ledger!)" : ""),
 				fmt(rt == NA ? NA : rt / 1e6, "%.3f"), fmt(rx[r, fl], "%.3f"),
@@ -203,8 +218,13 @@ END {
 		settle, xdpmode, fmt(median("bgall"), "%d"), (median("bgall") > 5 ? " (**noisy: absolute figures are unreliable**)" : ""),
 		split100k ? " 100K flows: two fbsend processes (two source addresses, 50K source ports each) sharing the sender CPU." : ""
 	print "Targets (flowbatch, default 1 s interval):\n"
-	print "| target | " (nf >= 1 ? F[1] " flows" : "") (nf >= 2 ? " | " F[2] " flows" : "") " |"
-	print "|---|" (nf >= 2 ? "---|---|" : "---|")
+	line = "| target |"; sep = "|---|"
+	for (j = 1; j <= nf; j++) {
+		line = line " " (F[j] + 0) " flows" (F[j] ~ /o$/ ? ", other MAC" : "") " |"
+		sep = sep "---|"
+	}
+	print line
+	print sep
 	for (t = 1; t <= nt; t++) {
 		line = "| " tl[T[t]] " |"
 		for (j = 1; j <= nf; j++) line = line " " cell[t, j] " |"
@@ -377,9 +397,10 @@ if ip netns exec "$NSS" "$SEND" -i "$SIF" -n 0 --flows 100000 --sport 1 --src "$
 	SPLIT_100K=0
 fi
 
-send() { # send FLOWS N OUTFILE: the sender(s), in the foreground; writes "sent secs cpu_ns"
-	local flows=$1 n=$2 out=$3 p
-	local base="ip netns exec $NSS $PIN_SEND $SEND -i $SIF --dst-mac $CMAC --dst $CIP --dport 9 -T $SEND_LIMIT"
+send() { # send FLOWSET N OUTFILE: the sender(s), in the foreground; writes "sent secs cpu_ns"
+	local flows=${1%o} n=$2 out=$3 p mac=$CMAC
+	[ "$flows" != "$1" ] && mac=$OMAC
+	local base="ip netns exec $NSS $PIN_SEND $SEND -i $SIF --dst-mac $mac --dst $CIP --dport 9 -T $SEND_LIMIT"
 	# a subshell of its own, so that `times` gives the senders' CPU time
 	# (their softirq work on the veth included: it runs in their context)
 	(
@@ -421,8 +442,8 @@ done)
 TOOL_PIDS=""      # processes whose CPU is the row's "tool CPU"
 EXTRA_PIDS=""     # other processes of the row (nfcapd)
 
-start_row() { # start_row ROW DIR FLOWS: attach / start; 0 when ready
-	local row=$1 d=$2 flows=$3 p mf=65536
+start_row() { # start_row ROW DIR FLOWSET: attach / start; 0 when ready
+	local row=$1 d=$2 flows=${3%o} p mf=65536
 	TOOL_PIDS="" EXTRA_PIDS=""
 	case "$row" in
 	none) ;;
@@ -629,6 +650,9 @@ RAW=$TMP/raw
 for flows in $FLOWSETS; do
 	for run in $(seq 1 "$RUNS"); do
 		for row in $ROWS; do
+			case "$flows" in
+			*o) case " $ROWS_OTHER " in *" $row "*) ;; *) continue ;; esac ;;
+			esac
 			one_run "$row" "$flows" "$run"
 		done
 	done

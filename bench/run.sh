@@ -18,7 +18,7 @@ trap 'rm -f "$tmp"' EXIT
 	echo "# flowbatch benchmarks, $stamp"
 	echo
 	echo "- machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-	echo "- kernel: $(uname -r); flowbatch $(build/flowbatch --version | cut -d' ' -f2), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+	echo "- kernel: $(uname -r); flowbatch $("${OUT:-build}"/flowbatch --version | cut -d' ' -f2), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 } > "$tmp"

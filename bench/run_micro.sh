@@ -18,7 +18,7 @@ failed=""
 run() { # name
 	local out
 	out=$(mktemp)
-	if ! "build/bench/$1" $quick > "$out" 2>&1; then
+	if ! "${OUT:-build}/bench/$1" $quick > "$out" 2>&1; then
 		failed="$failed $1"
 	fi
 	cat "$out" >> "$log"
@@ -95,8 +95,8 @@ table() { # bench
 }
 
 for b in kcost contention consumer export outputs outfile; do
-	if [ ! -x "build/bench/b_$b" ]; then
-		echo "flowbatch: build/bench/b_$b missing (make bench-tools)" >&2
+	if [ ! -x "${OUT:-build}/bench/b_$b" ]; then
+		echo "flowbatch: ${OUT:-build}/bench/b_$b missing (make bench-tools)" >&2
 		failed="$failed b_$b"
 		continue
 	fi
