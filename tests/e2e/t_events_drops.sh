@@ -17,7 +17,6 @@ e2e_setup
 PORT=$((20000 + ID % 20000))
 UPORT=$((PORT + 1))
 K=7
-EV="$E2E_DIR/evcheck.py"
 
 ip netns exec "$NS" nft -f - <<NFT || skip "nftables cannot load a ct rule here"
 table inet fbt$ID {
@@ -95,22 +94,18 @@ read -r _ cport _ retrans < <(grep '^port' "$TMP/cli.out")
 uport=$(awk '$1 == "udp" { print $2 }' "$TMP/cli.out")
 [ "$retrans" -ge 1 ] || fail "the client retransmitted nothing: $(cat "$TMP/cli.out")"
 
-"$PY" "$EV" ledger "$OUT" "$ERR" drops retrans || fail "ledger"
-t="src_addr=$HOST_IP src_port=$cport dst_addr=$PEER_IP dst_port=$PORT"
-sum() { "$PY" "$EV" sum "$OUT" "$@" 2>/dev/null; }
-got=$(sum drop packets reason=NETFILTER_DROP proto=6 $t)
-[ "$got" = "$nft_drops" ] || fail "NETFILTER_DROP rows for the connection: $got, nftables counted $nft_drops"
-[ "$(sum drop packets $t)" = "$nft_drops" ] || fail "drops of the connection under other reasons: $(sum drop packets $t)"
 # the drops happened in the namespace, after the packets left $HOST_IF:
 # the flow row seen there (dir out) carries them by tuple
-[ "$(sum flow drops $t dir=out)" = "$nft_drops" ] || fail "drops on the flow row: $(sum flow drops $t dir=out)"
-[ "$(sum flow tcp_retrans_segs $t)" = "$retrans" ] ||
-	fail "retransmitted segments on the flow: $(sum flow tcp_retrans_segs $t), tcp_info says $retrans"
-[ "$(sum flow tcp_retrans $t)" -ge 1 ] || fail "no retransmit events on the flow"
+t="src_addr=$HOST_IP src_port=$cport dst_addr=$PEER_IP dst_port=$PORT"
 u="src_addr=$HOST_IP src_port=$uport dst_addr=$PEER_IP dst_port=$UPORT proto=17"
-[ "$(sum drop packets reason=NO_SOCKET $u)" = "$K" ] || fail "UDP to a closed port: $(sum drop packets reason=NO_SOCKET $u) NO_SOCKET drops, want $K"
-[ "$(sum flow drops $u dir=out)" = "$K" ] || fail "UDP flow row drops: $(sum flow drops $u dir=out)"
-echo "tcp: nft dropped $nft_drops = flowbatch NETFILTER_DROP $got; retransmitted segments $retrans; udp: $K NO_SOCKET"
+check --summary "$ERR" --events drops,retrans \
+	--row "type=drop reason=NETFILTER_DROP proto=6 $t packets=$nft_drops" \
+	--row "type=drop $t packets=$nft_drops" \
+	--row "$t dir=out sum:drops=$nft_drops" \
+	--row "$t sum:tcp_retrans_segs=$retrans sum:tcp_retrans=1.." \
+	--row "type=drop reason=NO_SOCKET $u packets=$K" \
+	--row "$u dir=out sum:drops=$K"
+echo "tcp: nft dropped $nft_drops = flowbatch NETFILTER_DROP; retransmitted segments $retrans; udp: $K NO_SOCKET"
 
 # events alone: no -i, no packet capture, drop rows only
 fb_start --events drops -o jsonl -t 30s
@@ -129,8 +124,6 @@ time.sleep(0.2)' "$PEER_IP" "$UPORT" "$K" >"$TMP/u2.out"
 fb_stop INT 5
 [ "$RC" = 0 ] || fail "--events drops alone exited $RC: $(cat "$ERR")"
 assert_released $ids
-"$PY" "$EV" ledger "$OUT" "$ERR" drops || fail "ledger (events alone)"
-[ "$("$PY" "$EV" rows "$OUT" flow)" = 0 ] || fail "flow rows without packet capture"
 u="src_addr=$HOST_IP src_port=$(cat "$TMP/u2.out") dst_addr=$PEER_IP dst_port=$UPORT"
-[ "$(sum drop packets reason=NO_SOCKET $u)" = "$K" ] || fail "events alone: $(sum drop packets reason=NO_SOCKET $u) NO_SOCKET drops, want $K"
+check --summary "$ERR" --events drops --events-only --row "type=drop reason=NO_SOCKET $u packets=$K"
 echo "events alone: $K NO_SOCKET drops, no flow rows; $ids gone"

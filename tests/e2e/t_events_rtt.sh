@@ -13,7 +13,6 @@ need root python3
 e2e_setup
 PORT=$((20000 + ID % 20000))
 D_MS=20
-EV="$E2E_DIR/evcheck.py"
 
 cat >"$TMP/echo.py" <<'PY'
 import socket, sys, time
@@ -55,14 +54,11 @@ wait_exit "$SRV" 10
 fb_stop INT 5
 [ "$RC" = 0 ] || fail "flowbatch exited $RC: $(cat "$ERR")"
 
-"$PY" "$EV" ledger "$OUT" "$ERR" rtt || fail "ledger"
 t="src_addr=$HOST_IP src_port=$cport dst_addr=$PEER_IP dst_port=$PORT dir=out"
-max=$("$PY" "$EV" max "$OUT" flow rtt_max_us $t 2>/dev/null)
-min=$("$PY" "$EV" max "$OUT" flow rtt_min_us $t 2>/dev/null)
-n=$("$PY" "$EV" sum "$OUT" flow rtt_samples $t 2>/dev/null)
 d=$((D_MS * 1000))
-[ "$n" -ge 40 ] || fail "$n RTT samples on the client's flow, 40 answers received"
-[ "$max" -ge $((d * 85 / 100)) ] && [ "$max" -le $((d * 150 / 100)) ] ||
-	fail "rtt_max_us $max, want $d -15%/+50%"
+check --summary "$ERR" --events rtt \
+	--row "$t sum:rtt_samples=40.. max:rtt_max_us=$((d * 85 / 100))..$((d * 150 / 100))"
+v=$(fbcheck value "$OUT" max:rtt_min_us,max:rtt_max_us,sum:rtt_samples "$t") || fail "RTT of the client's flow"
+read -r min max n <<<"$v"
 [ "$min" -lt "$max" ] || fail "rtt_min_us $min not below the converged $max"
 echo "delay $d us: rtt min $min max $max us over $n samples"

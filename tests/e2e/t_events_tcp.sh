@@ -15,7 +15,6 @@ e2e_setup
 N=5
 PORT=$((20000 + ID % 20000))
 CLOSED=$((PORT + 1))
-EV="$E2E_DIR/evcheck.py"
 
 cat >"$TMP/srv.py" <<'PY'
 import socket, sys
@@ -73,30 +72,21 @@ for run in int kill; do
 	[ "$RC" = 0 ] || fail "flowbatch exited $RC: $(cat "$ERR")"
 	assert_released $ids
 
-	"$PY" "$EV" ledger "$OUT" "$ERR" tcp resets retrans rtt || fail "ledger"
 	c2s="src_addr=$PEER_IP dst_addr=$HOST_IP dst_port=$PORT"
 	s2c="src_addr=$HOST_IP src_port=$PORT dst_addr=$PEER_IP"
-	sum() { "$PY" "$EV" sum "$OUT" flow "$@" 2>/dev/null; }
-	for f in tcp_opens tcp_closes; do
-		[ "$(sum "$f" $c2s dir=in)" = "$N" ] || fail "$f on client -> server flows: $(sum "$f" $c2s dir=in), want $N"
-		[ "$(sum "$f" $s2c dir=out)" = "$N" ] || fail "$f on server -> client flows: $(sum "$f" $s2c dir=out), want $N"
-	done
-	for p in $(awk '$1 == "port" { print $2 }' "$TMP/cli.out"); do
-		for f in tcp_opens tcp_closes; do
-			[ "$(sum "$f" $c2s src_port="$p")" = 1 ] || fail "client port $p: $f $(sum "$f" $c2s src_port="$p")"
-			[ "$(sum "$f" $s2c dst_port="$p")" = 1 ] || fail "server side of $p: $f $(sum "$f" $s2c dst_port="$p")"
-		done
-		[ "$(sum tcp_failed $c2s src_port="$p")" = 0 ] || fail "client port $p: failed"
-		d=$("$PY" "$EV" max "$OUT" flow tcp_duration_us $c2s src_port="$p" 2>/dev/null)
-		[ "$d" -gt 0 ] && [ "$d" -lt 10000000 ] || fail "client port $p: duration $d us"
-	done
 	r=$(awk '$1 == "refused" { print $2 }' "$TMP/cli.out")
-	[ "$(sum tcp_failed src_addr="$PEER_IP" src_port="$r" dst_port="$CLOSED")" = 1 ] || fail "refused: tcp_failed"
-	[ "$(sum tcp_rst_recv src_addr="$PEER_IP" src_port="$r" dst_port="$CLOSED")" = 1 ] || fail "refused: reset received"
-	[ "$(sum tcp_rst_sent src_addr="$HOST_IP" src_port="$CLOSED" dst_port="$r")" = 1 ] || fail "refused: reset sent"
-	[ "$(sum tcp_opens src_addr="$PEER_IP" src_port="$r")" = 0 ] || fail "refused: opened"
-	# the transitions rows count at least this test's own
-	[ "$("$PY" "$EV" sum "$OUT" tcp_state count from=SYN_SENT to=ESTABLISHED 2>/dev/null)" -ge "$N" ] ||
-		fail "tcp_state rows: fewer than $N SYN_SENT -> ESTABLISHED"
+	specs=(--row "$c2s dir=in sum:tcp_opens=$N sum:tcp_closes=$N"
+		--row "$s2c dir=out sum:tcp_opens=$N sum:tcp_closes=$N")
+	for p in $(awk '$1 == "port" { print $2 }' "$TMP/cli.out"); do
+		specs+=(--row "$c2s src_port=$p sum:tcp_opens=1 sum:tcp_closes=1 sum:tcp_failed=0 max:tcp_duration_us=1..9999999"
+			--row "$s2c dst_port=$p sum:tcp_opens=1 sum:tcp_closes=1")
+	done
+	# the refused connection: one failed attempt, one reset each way, no open
+	specs+=(--row "src_addr=$PEER_IP src_port=$r dst_port=$CLOSED sum:tcp_failed=1 sum:tcp_rst_recv=1"
+		--row "src_addr=$HOST_IP src_port=$CLOSED dst_port=$r sum:tcp_rst_sent=1"
+		--row "src_addr=$PEER_IP src_port=$r sum:tcp_opens=0"
+		# the transitions rows count at least this test's own
+		--row "type=tcp_state from=SYN_SENT to=ESTABLISHED sum:count=$N..")
+	check --summary "$ERR" --events tcp,resets,retrans,rtt "${specs[@]}"
 	echo "[int] $N connections: opens and closes exact on both directions; refused: 1 reset each way; $ids gone"
 done
