@@ -448,13 +448,13 @@ static void cancel_restore(int old)
 	pthread_setcancelstate(old, NULL);
 }
 
-int fb_writer_io_write(int fd, const void *p, size_t n)
+/* write() or, with off, pwrite() at *off, until all n bytes are out;
+ * cancellable while in the system call. */
+static int io_all(int fd, const char *c, size_t n, off_t *off)
 {
-	const char *c = p;
-
 	while (n) {
 		int old = cancel_on();
-		ssize_t r = write(fd, c, n);
+		ssize_t r = off ? pwrite(fd, c, n, *off) : write(fd, c, n);
 		int e = errno;
 
 		cancel_restore(old);
@@ -465,32 +465,21 @@ int fb_writer_io_write(int fd, const void *p, size_t n)
 		}
 		c += r;
 		n -= (size_t)r;
+		if (off)
+			*off += r;
 		progress();
 	}
 	return 0;
 }
 
+int fb_writer_io_write(int fd, const void *p, size_t n)
+{
+	return io_all(fd, p, n, NULL);
+}
+
 int fb_writer_io_pwrite(int fd, const void *p, size_t n, off_t off)
 {
-	const char *c = p;
-
-	while (n) {
-		int old = cancel_on();
-		ssize_t r = pwrite(fd, c, n, off);
-		int e = errno;
-
-		cancel_restore(old);
-		if (r < 0) {
-			if (e == EINTR)
-				continue;
-			return -e;
-		}
-		c += r;
-		n -= (size_t)r;
-		off += r;
-		progress();
-	}
-	return 0;
+	return io_all(fd, p, n, &off);
 }
 
 int fb_writer_io_open(const char *path, int flags, mode_t mode)
