@@ -1058,8 +1058,12 @@ def rotation(per_file, secs, limit):
 
 def cmd_live(a):
     def read_once(what):
-        rows = [("%s line %d" % (what, n), json.loads(x))
-                for n, x in enumerate(zcat(a.file, live=True).splitlines(), 1)]
+        rows = []
+        for n, x in enumerate(zcat(a.file, live=True).splitlines(), 1):
+            try:
+                rows.append(("%s line %d" % (what, n), json.loads(x)))
+            except ValueError:
+                raise Bad("%s line %d is not JSON: %r" % (what, n, x[:200]))
         return file_batches(what, rows, a)
 
     if not a.repeat_for:

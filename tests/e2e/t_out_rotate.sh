@@ -11,15 +11,14 @@
 need python3 fbsend jq zcat
 e2e_setup
 export TZ=UTC
-OF="$E2E_DIR/outfiles.py"
 D="$TMP/rot"
 mkdir -p "$D"
 
-of() {
-	"$PY" "$OF" "$@" || {
+files() {
+	"$PY" "$FBCHECK" files --stdout "$OUT" "$@" || {
 		ls -l "$D" >&2
 		_dump
-		fail "outfiles.py $1 failed"
+		fail "fbcheck files failed"
 	}
 }
 
@@ -34,10 +33,8 @@ send -p udp4 --flows 20 -n 2000 -r 2000
 fb_wait 15
 check --summary "$ERR" --batches 16
 
-of union --stdout "$OUT" "$D"/g-*.jsonl.gz
-of union --stdout "$OUT" "$D"/s*.csv
-of rotation --secs 1 --bytes 8192 "$D"/g-*.jsonl.gz
-of rotation --secs 1 --bytes 8192 "$D"/s*.csv
+files -G 1 -C 8192 "$D"/g-*.jsonl.gz
+files -G 1 -C 8192 "$D"/s*.csv
 ng=$(find "$D" -name 'g-*.jsonl.gz' | wc -l)
 nc=$(find "$D" -name 's*.csv' | wc -l)
 [ "$ng" -ge 3 ] || fail "-G 1 over ~3 s made $ng gzip files"
@@ -59,5 +56,5 @@ check --summary "$ERR" --batches 10
 mapfile -t kept < <(find "$W" -name 'w-??????*.jsonl' ! -name w-000000.jsonl | sort)
 [ "${#kept[@]}" = 3 ] || fail "-W 3 left ${#kept[@]} files: ${kept[*]}"
 # the three hold the run's last batches (the oldest went)
-of union --stdout "$OUT" --keep-last "${kept[@]}"
+files --keep-last "${kept[@]}"
 exit 0

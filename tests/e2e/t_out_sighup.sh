@@ -6,7 +6,6 @@
 . "$(dirname "$0")/lib.sh"
 need python3 fbsend jq zcat logrotate
 e2e_setup
-OF="$E2E_DIR/outfiles.py"
 D="$TMP/lr"
 mkdir -p "$D"
 
@@ -34,9 +33,9 @@ send_wait 10
 fb_wait 15
 check --summary "$ERR" --batches 20
 [ -f "$D/flows.jsonl.2" ] && [ -f "$D/flows.csv.gz.2" ] || fail "logrotate did not rotate twice: $(ls "$D")"
-"$PY" "$OF" union --stdout "$OUT" "$D"/flows.jsonl* || fail "JSON Lines files differ from stdout"
-"$PY" "$OF" union --stdout "$OUT" "$D"/flows.csv.gz* || fail "gzip CSV files differ from stdout"
-# each reopened file starts with its own CSV header (union checks one per file)
+fbcheck files --stdout "$OUT" "$D"/flows.jsonl*
+fbcheck files --stdout "$OUT" "$D"/flows.csv.gz*
+# each reopened file starts with its own CSV header (files checks one per file)
 for f in "$D"/flows.jsonl "$D"/flows.jsonl.1; do
 	[ -s "$f" ] || fail "$f is empty: the reopened path got no batches"
 done

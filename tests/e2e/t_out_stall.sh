@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 need python3 fbsend jq
 e2e_setup
-OF="$E2E_DIR/outfiles.py"
 F="$TMP/all.jsonl"
 mkfifo "$TMP/pipe"
 
@@ -31,20 +30,19 @@ send -p udp4 --flows 200 -n 12000 -r 4000
 fb_wait 15
 wait_exit "$READER" 10
 
-OUT=$F check --summary "$ERR" --batches 30
 line=$(grep -E '^flowbatch: output stdout: [0-9]+ batches written, [0-9]+ dropped' "$ERR") ||
 	fail "no summary line for stdout: $(cat "$ERR")"
 dropped=$(echo "$line" | sed -E 's/.* ([0-9]+) dropped.*/\1/')
 [ "$dropped" -ge 3 ] || fail "stdout unread for 4.5 s dropped only $dropped batches: $line"
+# the file: every batch, ledger exact, its last batch row counting stdout's drops
+OUT=$F check --summary "$ERR" --batches 30 --last outputs_dropped="$dropped"
 # stuck: no byte written for 2 s (the stall time at -t 200ms), then drops
 [ "$(grep -cE 'output stdout: no progress for [0-9.]+ s \([0-9]+ batch(es)? waiting\); dropping batches until it catches up' "$ERR")" = 1 ] ||
 	fail "not one line when stdout fell behind: $(cat "$ERR")"
 [ "$(grep -c "output stdout: writing again; $dropped batches dropped" "$ERR")" = 1 ] ||
 	fail "not one line when stdout caught up: $(cat "$ERR")"
 # stdout's rows, read as a file: whole batches, the file's, exactly the dropped ones missing
-"$PY" "$OF" union --stdout "$F" --drops "$dropped" --gaps "$TMP/stdout.jsonl" || fail "stdout's batches"
-last=$(grep '"type":"batch"' "$F" | tail -1 | sed -E 's/.*"outputs_dropped":([0-9]+).*/\1/')
-[ "$last" = "$dropped" ] || fail "the file's last batch row says outputs_dropped $last, the summary $dropped"
+fbcheck files --stdout "$F" --drops "$dropped" --gaps "$TMP/stdout.jsonl"
 echo "stdout unread for 4.5 s: $dropped batches dropped; file and ledger exact"
 
 # a reader that goes away: the run ends quietly, exit 0
