@@ -127,20 +127,10 @@ run() {
 	local out="dir=out proto=6 src_addr=$HOST_IP dst_addr=$PEER_IP src_port=$((PORT - 1))"
 	local bi="" bo=""
 	[ "$BYTES_EXACT" = 1 ] && bi=" bytes=$lo..$in_b" bo=" bytes=$out_b"
+	# (check prints flowbatch's records and each direction's packets and bytes)
 	check --summary "$ERR" --max-other 0 --flow "$in packets=$in_p$bi" --flow "$out packets=$out_p$bo"
 	echo "[$label] offloads $off: truth in $in_p packets $in_b bytes ($drops dropped on the way);" \
-		"out $out_p packets $out_b bytes; flowbatch: $(sums)"
-}
-
-# flowbatch's packets and bytes per direction, and the records (skbs or
-# frames the programs saw) they came from
-sums() {
-	"$PY" -c 'import json, sys
-r = [json.loads(l) for l in open(sys.argv[1])]
-f = {d: [sum(x[k] for x in r if x["type"] == "flow" and x.get("dir") == d) for k in ("packets", "bytes")]
-     for d in ("in", "out")}
-print("in %d/%d, out %d/%d (packets/bytes), records %d" % (f["in"][0], f["in"][1], f["out"][0], f["out"][1],
-      sum(b.get("records", b["seen"]) for b in r if b["type"] == "batch")))' "$OUT"
+		"out $out_p packets $out_b bytes"
 }
 
 # packets the peer's veth dropped on the way to $HOST_IF
