@@ -164,7 +164,7 @@ PKT_SUMMARY = re.compile(
     r"\(ledger exact\)$")
 EV_SUMMARY = re.compile(
     r"^flowbatch: (\w+) events: seen (\d+) = records (\d+) \+ ring lost (\d+); "
-    r"kernel counted seen (\d+), lost (\d+)( \(ledger exact\))?$")
+    r"kernel counted seen (\d+), lost (\d+) \((ledger exact|LEDGER MISMATCH)\)$")
 
 KEYS = ("iface", "dir", "etype", "proto", "src_addr", "dst_addr", "src_port", "dst_port",
         "icmp_type", "icmp_code")
@@ -530,7 +530,7 @@ def batch_ledger(o, members, a):
                     raise Bad("batch %d: flow row has %r, but the batch row has no %s ledger" %
                               (num, k, FIELD_FAMILY[k]))
     for t, key in (("tcp_state", lambda r: (r["from"], r["to"])),
-                   ("drop", lambda r: tuple((k, r.get(k)) for k in ("reason_code",) + KEYS))):
+                   ("drop", lambda r: tuple((k, r[k]) for k in ("reason_code",) + KEYS if k in r))):
         keys = collections.Counter(key(r) for r in members if r["type"] == t)
         twice = [k for k, n in keys.items() if n > 1]
         if twice:
@@ -889,7 +889,7 @@ def check_summary(path, batches, tot, events_only=False):
             m = EV_SUMMARY.match(l)
             if not m:
                 raise Bad("event summary line not understood: %r" % l)
-            if not m.group(7):
+            if m.group(7) != "ledger exact":
                 raise Bad("event summary line is not an exact ledger: %r" % l)
             if m.group(1) in ev:
                 raise Bad("two summary lines for the %s events" % m.group(1))
@@ -1133,8 +1133,9 @@ def cmd_nfdump(a):
     if want != got or v6 < a.min_ipv6 or sum(want.values()) < a.min_rows:
         diff = ["only in flowbatch: %s" % (k,) for k in want - got] + \
                ["only in nfdump: %s" % (k,) for k in got - want]
-        raise Bad("flow rows %d (IPv6 %d), nfdump records %d: %s" %
-                  (sum(want.values()), v6, sum(got.values()), "; ".join(diff)[:3000]))
+        raise Bad("flow rows %d (IPv6 %d), nfdump records %d; expected at least %d rows, %d IPv6%s" %
+                  (sum(want.values()), v6, sum(got.values()), a.min_rows, a.min_ipv6,
+                   "".join("; " + x for x in diff)[:3000]))
     print("nfdump: %d records equal flowbatch's %d flow rows (%d IPv6)" %
           (sum(got.values()), sum(want.values()), v6))
 
