@@ -451,7 +451,10 @@ def parse_file(path, text):
                 raise Bad("%s: a row has %d cells, the header %d: %s" % (w, len(r), len(head), r))
             if r[0] == "type":
                 raise Bad("%s: a second header line" % w)
-            rows.append((w, {k: cell(k, v) for k, v in zip(head, r) if v != ""}))
+            try:
+                rows.append((w, {k: cell(k, v) for k, v in zip(head, r) if v != ""}))
+            except ValueError:
+                raise Bad("%s: 'ifaces' is not JSON: %s" % (w, r))
         return rows
     raise Bad("%s: not a file name flowbatch writes" % path)
 
