@@ -34,7 +34,9 @@ struct pend {
 
 struct win {
 	struct fb_agg *agg;
-	uint64_t packets, bytes, parse_errors;
+	uint64_t parse_errors;
+	struct fb_iface_total ift[FB_IFT_MAX];
+	uint32_t nift, last; /* entries used; the one the last record hit */
 	struct fb_flow rest;
 	struct fb_flows_view view;
 };
@@ -101,6 +103,31 @@ static void flush(struct flows *f)
 	f->rowp = f->head;
 }
 
+/* The totals of one interface and direction; consecutive records are
+ * almost always of the same pair, so the last one is tried first. */
+static inline struct fb_iface_total *ift_of(struct win *w, uint32_t ifindex, uint8_t dir)
+{
+	struct fb_iface_total *t = &w->ift[w->last];
+	uint32_t i;
+
+	if (t->ifindex == ifindex && t->dir == dir && w->nift)
+		return t;
+	for (i = 0; i < w->nift; i++)
+		if (w->ift[i].ifindex == ifindex && w->ift[i].dir == dir)
+			goto found;
+	if (w->nift == FB_IFT_MAX) {
+		i = FB_IFT_MAX - 1; /* the last entry becomes "the others" */
+		w->ift[i].ifindex = 0;
+		w->ift[i].dir = 0;
+		goto found;
+	}
+	i = w->nift++;
+	w->ift[i] = (struct fb_iface_total){ .ifindex = ifindex, .dir = dir };
+found:
+	w->last = i;
+	return &w->ift[i];
+}
+
 static void flows_add(void *p, const void *recs, uint32_t n, const uint8_t *slot)
 {
 	struct flows *f = p;
@@ -119,8 +146,13 @@ static void flows_add(void *p, const void *recs, uint32_t n, const uint8_t *slot
 		e->tcp_flags = q->tcp_flags;
 		e->slot = slot[i];
 		fb_agg__prefetch(w->agg, e->hash);
-		w->packets += q->segs;
-		w->bytes += q->wire_len;
+		{
+			struct fb_iface_total *t = ift_of(w, q->ifindex, (q->flags & FB_F_EGRESS) != 0);
+
+			t->records++;
+			t->packets += q->segs;
+			t->bytes += q->wire_len;
+		}
 		w->parse_errors += !!(q->flags & FB_F_PARSE_ERR);
 		head++;
 		if (head - rowp > D_ROW) {
@@ -145,17 +177,25 @@ static void flows_reset(void *p, int slot)
 
 	flush(p);
 	fb_agg__reset(w->agg);
-	w->packets = w->bytes = w->parse_errors = 0;
+	w->parse_errors = 0;
+	w->nift = w->last = 0;
 }
 
 static void flows_merge(void *p, int dst, int src)
 {
 	struct flows *f = p;
+	uint32_t i;
 
 	flush(f);
 	fb_agg__merge(f->w[dst].agg, f->w[src].agg);
-	f->w[dst].packets += f->w[src].packets;
-	f->w[dst].bytes += f->w[src].bytes;
+	for (i = 0; i < f->w[src].nift; i++) {
+		const struct fb_iface_total *from = &f->w[src].ift[i];
+		struct fb_iface_total *t = ift_of(&f->w[dst], from->ifindex, from->dir);
+
+		t->records += from->records;
+		t->packets += from->packets;
+		t->bytes += from->bytes;
+	}
 	f->w[dst].parse_errors += f->w[src].parse_errors;
 }
 
@@ -165,12 +205,17 @@ static const void *flows_view(void *p, int slot, const struct fb_batch_stats *st
 	struct win *w = &f->w[slot];
 	struct fb_flows_view *v = &w->view;
 	uint64_t keys_over;
+	uint32_t i;
 
 	flush(f);
 	memset(v, 0, sizeof(*v));
 	v->records = st->led[FB_REC_PKT].records;
-	v->packets = w->packets;
-	v->bytes = w->bytes;
+	for (i = 0; i < w->nift; i++) {
+		v->packets += w->ift[i].packets;
+		v->bytes += w->ift[i].bytes;
+	}
+	v->ifaces = w->ift;
+	v->nifaces = w->nift;
 	v->parse_errors = w->parse_errors;
 	v->key_fields = f->o.keys.fields;
 	v->overflow_row = fb_agg__overflow(w->agg, &keys_over);
@@ -179,7 +224,6 @@ static const void *flows_view(void *p, int slot, const struct fb_batch_stats *st
 	memset(&w->rest, 0, sizeof(w->rest));
 	if (!f->o.top && !f->o.sort_all) {
 		const struct fb_flow *rows = fb_agg__rows(w->agg);
-		uint32_t i;
 
 		v->ntop = fb_agg__count(w->agg);
 		for (i = 0; i < v->ntop; i++)

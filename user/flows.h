@@ -16,6 +16,17 @@ struct fb_flows_opts {
 	struct fb_keyspec keys;
 };
 
+/* Records, wire packets and bytes of one interface and direction in a
+ * batch, counted per record: exact whatever -k, -n or --max-flows do to
+ * the rows. ifindex 0 sums whatever is beyond FB_IFT_MAX pairs. */
+struct fb_iface_total {
+	uint32_t ifindex;
+	uint8_t dir; /* 0 in, 1 out */
+	uint64_t records, packets, bytes;
+};
+
+#define FB_IFT_MAX 64 /* 32 interfaces, both ways: FB_MAX_IFACES is 16 */
+
 /* A finished batch's flows. */
 struct fb_flows_view {
 	uint64_t records; /* packet records aggregated (the ledger's) */
@@ -29,6 +40,8 @@ struct fb_flows_view {
 	const struct fb_flow *rest; /* sum of rows beyond -n; packets == 0 if none */
 	uint32_t rest_flows;
 	const struct fb_flow *overflow_row; /* packets == 0 if nothing overflowed */
+	const struct fb_iface_total *ifaces; /* every (interface, direction) seen */
+	uint32_t nifaces;
 };
 
 extern const struct fb_family_ops fb_flows_ops;

@@ -48,7 +48,7 @@ struct ifc {
 	uint32_t ifindex;
 	uint8_t dir;
 	char name[64];
-	uint64_t packets, bytes;
+	uint64_t records, packets, bytes;
 };
 
 struct group {
@@ -200,14 +200,8 @@ static const char *fam_name(const struct prom *p, int t)
 
 static void ifc_labels(struct tbuf *t, const struct prom *p, const struct ifc *c)
 {
-	bool first = true;
-
-	if (p->ctx.key_fields & FB_K_IFACE) {
-		tb_label(t, "iface", c->name, first);
-		first = false;
-	}
-	if (p->ctx.key_fields & FB_K_DIR)
-		tb_label(t, "dir", c->dir ? "out" : "in", first);
+	tb_label(t, "iface", c->ifindex ? c->name : "other", true);
+	tb_label(t, "dir", c->dir ? "out" : "in", false);
 }
 
 /* The labels of one group series; other: the series beyond the cap. */
@@ -335,15 +329,22 @@ static char *render(const struct prom *p, size_t *len, size_t hint)
 	counter(&t, "flowbatch_overflow_packets_total", "Packets of flows beyond --max-flows (the overflow row).",
 		p->overflow);
 
+	head(&t, "flowbatch_interface_records_total", "counter",
+	     "Packet records (skbs on TC, frames on XDP) per interface and direction.");
+	for (i = 0; i < p->nifc; i++) {
+		tb_printf(&t, "flowbatch_interface_records_total{");
+		ifc_labels(&t, p, &p->ifc[i]);
+		tb_printf(&t, "} %llu\n", (unsigned long long)p->ifc[i].records);
+	}
 	head(&t, "flowbatch_interface_packets_total", "counter",
-	     "Packets on the wire per interface and direction, from flow rows with a key (not the rest and overflow rows).");
+	     "Packets on the wire per interface and direction (a GSO/GRO record counts its segments).");
 	for (i = 0; i < p->nifc; i++) {
 		tb_printf(&t, "flowbatch_interface_packets_total{");
 		ifc_labels(&t, p, &p->ifc[i]);
 		tb_printf(&t, "} %llu\n", (unsigned long long)p->ifc[i].packets);
 	}
 	head(&t, "flowbatch_interface_bytes_total", "counter",
-	     "Bytes on the wire per interface and direction, from flow rows with a key (not the rest and overflow rows).");
+	     "Bytes on the wire per interface and direction.");
 	for (i = 0; i < p->nifc; i++) {
 		tb_printf(&t, "flowbatch_interface_bytes_total{");
 		ifc_labels(&t, p, &p->ifc[i]);
@@ -485,7 +486,6 @@ static void group_add(struct prom *p, const struct fb_flow *f)
 
 static void count_flows(struct prom *p, const struct fb_flows_view *fv)
 {
-	bool by_ifc = (p->ctx.key_fields & (FB_K_IFACE | FB_K_DIR)) != 0;
 	uint32_t i;
 
 	p->packets += fv->packets;
@@ -493,20 +493,20 @@ static void count_flows(struct prom *p, const struct fb_flows_view *fv)
 	p->parse_errors += fv->parse_errors;
 	p->overflow += fv->overflow;
 	p->last_flows = fv->flows;
-	for (i = 0; i < fv->ntop; i++) {
-		const struct fb_flow *f = fv->top[i];
+	/* the family counts them per record: exact whatever -k, -n and
+	 * --max-flows did to the rows */
+	for (i = 0; i < fv->nifaces; i++) {
+		const struct fb_iface_total *it = &fv->ifaces[i];
+		struct ifc *c = ifc_get(p, it->ifindex, it->dir);
 
-		if (by_ifc) {
-			struct ifc *c = ifc_get(p, f->key.ifindex, f->key.dir);
-
-			if (c) {
-				c->packets += f->packets;
-				c->bytes += f->bytes;
-			}
+		if (c) {
+			c->records += it->records;
+			c->packets += it->packets;
+			c->bytes += it->bytes;
 		}
-		if (p->groups)
-			group_add(p, f);
 	}
+	for (i = 0; p->groups && i < fv->ntop; i++)
+		group_add(p, fv->top[i]);
 	if (p->groups) {
 		/* rows without a key */
 		const struct fb_flow *nk[2] = { fv->rest, fv->overflow_row };

@@ -34,6 +34,8 @@ struct topts {
 
 struct cap {
 	struct tstats st;
+	struct fb_iface_total ift[8];
+	uint32_t nift;
 	struct fb_flow top[MAXF];
 	uint32_t ntop;
 	struct fb_flow rest, overflow;
@@ -65,6 +67,8 @@ static int emit(void *ctx, struct fb_batch_view *v)
 		.overflow = fv->overflow, .flows = fv->flows, .unknown = v->st->unknown,
 		.proc_ns = v->st->proc_ns, .delay_ns = v->st->delay_ns, .partial = v->st->partial,
 	};
+	c->nift = fv->nifaces < 8 ? fv->nifaces : 8;
+	memcpy(c->ift, fv->ifaces, c->nift * sizeof(c->ift[0]));
 	c->ntop = fv->ntop;
 	for (i = 0; i < fv->ntop; i++)
 		c->top[i] = *fv->top[i];
@@ -1095,4 +1099,52 @@ Test(batch, finish_partial_emits_ended_windows_whole)
 	cr_assert_eq(got[2].st.packets, 1);
 	cr_assert_eq(got[2].st.end_ns, 12 * SEC + 300 * MS);
 	check_ledger();
+}
+
+static const struct fb_iface_total *ift(const struct cap *c, uint32_t ifindex, uint8_t dir)
+{
+	uint32_t i;
+
+	for (i = 0; i < c->nift; i++)
+		if (c->ift[i].ifindex == ifindex && c->ift[i].dir == dir)
+			return &c->ift[i];
+	return NULL;
+}
+
+/* Per-interface totals are counted per record: exact when the key has no
+ * interface, when -n cuts rows and when flows overflow. */
+Test(batch, interface_totals_exact_whatever_the_rows)
+{
+	struct topts o = opts(); /* key: sport only */
+	struct fb_pkt p[6];
+	const struct fb_iface_total *t;
+	int i;
+
+	o.top = 1;
+	o.max_flows = 2;
+	start(&o);
+	for (i = 0; i < 6; i++) {
+		p[i] = mkpkt(0, (uint32_t)i + 1, 10 * SEC + (uint64_t)i, (uint16_t)(i + 1), 100);
+		p[i].ifindex = i < 4 ? 2 : 3;
+		if (i & 1)
+			p[i].flags |= FB_F_EGRESS;
+	}
+	p[5].segs = 4; /* a GSO record */
+	p[5].wire_len = 4 * 100;
+	cr_assert_eq(fb_batcher__add(b, p, 6), 0);
+	tick(11 * SEC + 5 * MS);
+	cr_assert_eq(ngot, 1);
+	cr_assert_eq(got[0].nift, 4);
+	t = ift(&got[0], 2, 0);
+	cr_assert(t && t->records == 2 && t->packets == 2 && t->bytes == 200);
+	t = ift(&got[0], 2, 1);
+	cr_assert(t && t->records == 2 && t->packets == 2 && t->bytes == 200);
+	t = ift(&got[0], 3, 0);
+	cr_assert(t && t->records == 1 && t->packets == 1 && t->bytes == 100);
+	t = ift(&got[0], 3, 1);
+	cr_assert(t && t->records == 1 && t->packets == 4 && t->bytes == 400);
+	cr_assert_eq(got[0].st.packets, 9);
+	cr_assert_eq(got[0].st.bytes, 900);
+	cr_assert_eq(got[0].ntop, 1, "-n 1 cut the rows, not the totals");
+	cr_assert_gt(got[0].overflow.packets, 0, "flows overflowed, totals did not");
 }
