@@ -5,6 +5,7 @@
  *   fb_xdp flowbatch's XDP program
  *   fb_tc  flowbatch's fb_tc_in (TC test run on an skb)
  *   ref_coarse  the reference with the coarse clock (one jiffy resolution)
+ *   fb_xdp_coarse  flowbatch's XDP program with its coarse_clock switch on
  *   clock  XDP that only reads bpf_ktime_get_ns (the clock's cost + empty)
  * on four frames. A drainer thread on another CPU empties the rings in
  * batches meanwhile (epoll, edge-triggered, + 10 ms timeout).
@@ -13,8 +14,56 @@
 #include "bench.skel.h"
 #include "flowbatch.skel.h"
 
-enum row { R_EMPTY, R_REF, R_FB_XDP, R_FB_TC, R_REF_COARSE, R_CLOCK, R_COUNT };
-static const char *const row_names[R_COUNT] = { "empty", "ref", "fb_xdp", "fb_tc", "ref_coarse", "clock" };
+enum row { R_EMPTY, R_REF, R_FB_XDP, R_FB_TC, R_REF_COARSE, R_CLOCK, R_FB_COARSE, R_COUNT };
+static const char *const row_names[R_COUNT] = { "empty", "ref", "fb_xdp", "fb_tc", "ref_coarse", "clock",
+						"fb_xdp_coarse" };
+
+/* Opens flowbatch's programs as flowbatch configures them (one ring per
+ * CPU), the clock chosen, and loads them; NULL on failure. */
+static struct flowbatch *open_fb(uint64_t ring_bytes, int ncpus, bool coarse)
+{
+	struct flowbatch *fs = flowbatch__open();
+	int tmpl;
+
+	if (!fs)
+		return NULL;
+	fs->rodata->watermark = ring_bytes / 4;
+	fs->rodata->kick_step = ring_bytes / 16;
+	fs->rodata->coarse_clock = coarse;
+	/* flowbatch's default layout: one ring per CPU (the producer runs on
+	 * CPU 0, so only that ring fills) */
+	bpf_map__set_max_entries(fs->maps.fb_rings, (uint32_t)ncpus);
+	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tmpl", 0, 0, 4096, NULL);
+	bpf_map__set_inner_map_fd(fs->maps.fb_rings, tmpl);
+	bpf_program__set_autoload(fs->progs.fb_tc_out, false);
+	if (flowbatch__load(fs)) {
+		flowbatch__destroy(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+/* A ring per CPU into fs's fb_rings, appended to rings; false on failure. */
+static bool add_rings(struct flowbatch *fs, uint64_t ring_bytes, int ncpus, struct fb_ring **rings,
+		      int *nrings)
+{
+	int i;
+
+	for (i = 0; i < ncpus; i++) {
+		uint32_t k = (uint32_t)i;
+		int rfd;
+
+		if (*nrings >= BENCH_MAX_RINGS)
+			return false;
+		rfd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)ring_bytes, NULL);
+		if (rfd < 0 || bpf_map_update_elem(bpf_map__fd(fs->maps.fb_rings), &k, &rfd, BPF_ANY))
+			return false;
+		rings[*nrings] = bench_ring_new(rfd, ring_bytes, NULL, NULL);
+		if (!rings[(*nrings)++])
+			return false;
+	}
+	return true;
+}
 
 #define REPS 3
 
@@ -24,16 +73,16 @@ int main(int argc, char **argv)
 	uint32_t repeat = quick ? 1000000 : 10000000;
 	uint64_t ring_bytes = 64ull << 20;
 	struct bench *bs = NULL;
-	struct flowbatch *fs = NULL;
+	struct flowbatch *fs = NULL, *fsc = NULL;
 	struct fb_ring *rings[BENCH_MAX_RINGS] = { NULL };
-	int nrings = 1, tmpl, rfd;
+	int nrings = 1;
 	struct drainer d;
 	uint8_t frames[FR_COUNT][128];
 	uint32_t flen[FR_COUNT];
 	double ns[FR_COUNT][R_COUNT][REPS], med[FR_COUNT][R_COUNT];
 	int prog[R_COUNT], ncpus, i, f, r, rep, rc = 1, ncpu_online;
 	uint64_t expect_ref = 0, expect_fb = 0, t0;
-	struct fb_counters fc;
+	struct fb_counters fc, fcc;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
@@ -46,22 +95,19 @@ int main(int argc, char **argv)
 	ncpu_online = (int)sysconf(_SC_NPROCESSORS_ONLN);
 
 	bs = bench__open();
-	fs = flowbatch__open();
-	if (!bs || !fs) {
+	if (!bs) {
 		fprintf(stderr, "b_kcost: cannot open BPF objects\n");
 		goto out;
 	}
 	bpf_map__set_max_entries(bs->maps.ref_ring, (uint32_t)ring_bytes);
-	fs->rodata->watermark = ring_bytes / 4;
-	fs->rodata->kick_step = ring_bytes / 16;
-	/* flowbatch's default layout: one ring per CPU (the producer runs on
-	 * CPU 0, so only that ring fills) */
-	bpf_map__set_max_entries(fs->maps.fb_rings, (uint32_t)ncpus);
-	tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "tmpl", 0, 0, 4096, NULL);
-	bpf_map__set_inner_map_fd(fs->maps.fb_rings, tmpl);
-	bpf_program__set_autoload(fs->progs.fb_tc_out, false);
-	if (bench__load(bs) || flowbatch__load(fs)) {
+	if (bench__load(bs)) {
 		fprintf(stderr, "b_kcost: cannot load BPF programs (root needed)\n");
+		goto out;
+	}
+	fs = open_fb(ring_bytes, ncpus, false);
+	fsc = open_fb(ring_bytes, ncpus, true);
+	if (!fs || !fsc) {
+		fprintf(stderr, "b_kcost: cannot load flowbatch's programs (root needed)\n");
 		goto out;
 	}
 	prog[R_EMPTY] = bpf_program__fd(bs->progs.bench_empty);
@@ -70,18 +116,10 @@ int main(int argc, char **argv)
 	prog[R_FB_TC] = bpf_program__fd(fs->progs.fb_tc_in);
 	prog[R_REF_COARSE] = bpf_program__fd(bs->progs.bench_ref_coarse);
 	prog[R_CLOCK] = bpf_program__fd(bs->progs.bench_clock);
+	prog[R_FB_COARSE] = bpf_program__fd(fsc->progs.fb_xdp);
 	rings[0] = bench_ring_new(bpf_map__fd(bs->maps.ref_ring), ring_bytes, NULL, NULL);
-	for (i = 0; i < ncpus && nrings < BENCH_MAX_RINGS; i++) {
-		uint32_t k = (uint32_t)i;
-
-		rfd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)ring_bytes, NULL);
-		if (rfd < 0 || bpf_map_update_elem(bpf_map__fd(fs->maps.fb_rings), &k, &rfd, BPF_ANY))
-			break;
-		rings[nrings++] = bench_ring_new(rfd, ring_bytes, NULL, NULL);
-		if (!rings[nrings - 1])
-			break;
-	}
-	if (!rings[0] || nrings != ncpus + 1 || !rings[nrings - 1]) {
+	if (!rings[0] || !add_rings(fs, ring_bytes, ncpus, rings, &nrings) ||
+	    !add_rings(fsc, ring_bytes, ncpus, rings, &nrings)) {
 		fprintf(stderr, "b_kcost: cannot map rings: %s\n", strerror(errno));
 		goto out;
 	}
@@ -109,7 +147,7 @@ int main(int argc, char **argv)
 				ns[f][r][rep] = v;
 				if (r == R_REF || r == R_REF_COARSE)
 					expect_ref += repeat;
-				if (r == R_FB_XDP || r == R_FB_TC)
+				if (r == R_FB_XDP || r == R_FB_TC || r == R_FB_COARSE)
 					expect_fb += repeat;
 			}
 		}
@@ -120,6 +158,10 @@ int main(int argc, char **argv)
 			med[f][r] = median(ns[f][r], REPS);
 
 	read_counters(bpf_map__fd(fs->maps.fb_counters), &fc, NULL, ncpus);
+	read_counters(bpf_map__fd(fsc->maps.fb_counters), &fcc, NULL, ncpus);
+	fc.seen += fcc.seen;
+	fc.lost += fcc.lost;
+	fc.wakeups += fcc.wakeups;
 	printf("# kcost: BPF_PROG_TEST_RUN, repeat %u, median of %d, ring %llu MiB each, "
 	       "drainer on CPU %d, %.1f s\n",
 	       repeat, REPS, (unsigned long long)(ring_bytes >> 20), ncpu_online > 1 ? 1 : -1,
@@ -129,10 +171,11 @@ int main(int argc, char **argv)
 			printf("RESULT kcost frame=%s row=%s ns=%.1f runs=%.0f/%.0f/%.0f\n", frame_names[f],
 			       row_names[r], med[f][r], ns[f][r][0], ns[f][r][1], ns[f][r][2]);
 		printf("RESULT kcost frame=%s ratio_fbxdp_ref=%.2f ratio_fbtc_ref=%.2f "
-		       "net_ratio_fbxdp_ref=%.2f clock_ns=%.1f coarse_saves_ns=%.1f\n",
+		       "net_ratio_fbxdp_ref=%.2f clock_ns=%.1f coarse_saves_ns=%.1f ratio_fbcoarse_ref=%.2f\n",
 		       frame_names[f], med[f][R_FB_XDP] / med[f][R_REF], med[f][R_FB_TC] / med[f][R_REF],
 		       (med[f][R_FB_XDP] - med[f][R_EMPTY]) / (med[f][R_REF] - med[f][R_EMPTY]),
-		       med[f][R_CLOCK] - med[f][R_EMPTY], med[f][R_REF] - med[f][R_REF_COARSE]);
+		       med[f][R_CLOCK] - med[f][R_EMPTY], med[f][R_REF] - med[f][R_REF_COARSE],
+		       med[f][R_FB_COARSE] / med[f][R_REF]);
 	}
 	printf("RESULT kcost lost_ref=%llu lost_fb=%llu records_ref=%llu records_fb=%llu "
 	       "drained=%llu expected=%llu bad=%llu fb_seen=%llu fb_wakeups=%llu drains=%llu "
@@ -160,5 +203,6 @@ out:
 		fb_ring__free(rings[i]);
 	bench__destroy(bs);
 	flowbatch__destroy(fs);
+	flowbatch__destroy(fsc);
 	return rc;
 }

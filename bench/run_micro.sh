@@ -35,7 +35,7 @@ table() { # bench
 		kv()
 		if (bench == "kcost") {
 			if ("row" in F) { ns[F["frame"], F["row"]] = F["ns"]; if (!(F["frame"] in seen)) { seen[F["frame"]] = 1; order[++nf] = F["frame"] } }
-			else if ("ratio_fbxdp_ref" in F) { rx[F["frame"]] = F["ratio_fbxdp_ref"]; rt[F["frame"]] = F["ratio_fbtc_ref"]; ck[F["frame"]] = F["clock_ns"] }
+			else if ("ratio_fbxdp_ref" in F) { rx[F["frame"]] = F["ratio_fbxdp_ref"]; rt[F["frame"]] = F["ratio_fbtc_ref"]; ck[F["frame"]] = F["clock_ns"]; rc[F["frame"]] = F["ratio_fbcoarse_ref"] }
 			else if ("lost_ref" in F) lost = "records lost: reference " F["lost_ref"] ", flowbatch " F["lost_fb"] "; drained " F["drained"] " of " F["expected"] " written; forced wake-ups " F["fb_wakeups"]
 		} else if (bench == "contention") {
 			if ("ring" in F) row[++nr] = sprintf("| %s | %s | %s | %s | %s | %s |", F["ring"], si(F["rec_per_s"]), si(F["wall_rec_per_s"]), F["ns_cpu0"], F["ns_cpu1"], F["lost"])
@@ -57,9 +57,9 @@ table() { # bench
 	END {
 		if (bench == "kcost") {
 			print "### Kernel cost per packet (BPF_PROG_TEST_RUN, ns, median of 3)\n"
-			print "| frame | empty XDP | reference | fb_xdp | fb_tc_in | fb_xdp / ref | fb_tc / ref | ref, coarse clock | clock alone |"
-			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-			for (i = 1; i <= nf; i++) { f = order[i]; printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f, ns[f, "empty"], ns[f, "ref"], ns[f, "fb_xdp"], ns[f, "fb_tc"], rx[f], rt[f], ns[f, "ref_coarse"], ck[f] }
+			print "| frame | empty XDP | reference | fb_xdp | fb_tc_in | fb_xdp / ref | fb_tc / ref | clock alone | ref, coarse clock | fb_xdp, coarse clock | that / ref |"
+			print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (i = 1; i <= nf; i++) { f = order[i]; printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", f, ns[f, "empty"], ns[f, "ref"], ns[f, "fb_xdp"], ns[f, "fb_tc"], rx[f], rt[f], ck[f], ns[f, "ref_coarse"], ns[f, "fb_xdp_coarse"], rc[f] }
 			print "\n" lost
 		} else if (bench == "contention") {
 			print "### Producer contention, 2 CPUs writing at once (median of 3)\n"

@@ -17,6 +17,10 @@ const volatile __u64 kick_step = 1 << 18;
  * ring's lock and positions, which made two CPUs producing at once ~2.5x
  * faster than one shared ring (bench/b_contention.c). */
 const volatile bool percpu_rings = true;
+/* Timestamps from CLOCK_MONOTONIC_COARSE (one jiffy of resolution, 4 ms at
+ * HZ=250) instead of the ns clock, which costs 33-46 ns a packet on a VM's
+ * clock (bench/b_kcost.c, row fb_xdp_coarse). Off: measured, not offered. */
+const volatile bool coarse_clock = false;
 
 /* the shared ring, used when percpu_rings is off */
 struct {
@@ -84,7 +88,7 @@ static __always_inline void *fb_rec_reserve(__u32 type, __u32 size, __u8 flags, 
 	h->aux = 0;
 	h->seq = (__u32)seq;
 	h->ifindex = ifindex;
-	h->ts_ns = bpf_ktime_get_ns();
+	h->ts_ns = coarse_clock ? bpf_ktime_get_coarse_ns() : bpf_ktime_get_ns();
 	*rbp = rb;
 	*cp = c;
 	return h;
