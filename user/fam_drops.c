@@ -191,25 +191,43 @@ static void dr_flow_values(const void *view, const struct fb_key *fk, struct fb_
 	vals[1] = (struct fb_value){ .present = val != NULL, .u = val ? val->bytes : 0 };
 }
 
+/* The rows, then one for drops beyond --max-flows distinct keys, so that
+ * drop rows always add up to the family's records. */
 static uint32_t dr_nrows(const void *view)
 {
-	return ((const struct fb_drops_view *)view)->nrows;
+	const struct fb_drops_view *v = view;
+
+	return v->nrows + (v->overflow != 0);
 }
 
-enum { R_REASON, R_CODE, R_PROTO, R_SRC, R_DST, R_SPORT, R_DPORT, R_ITYPE, R_ICODE, R_PKTS, R_BYTES };
+enum { R_REASON, R_CODE, R_PROTO, R_SRC, R_DST, R_SPORT, R_DPORT, R_ITYPE, R_ICODE, R_PKTS, R_BYTES,
+       R_OVERFLOW };
 
 static void dr_row(const void *view, uint32_t i, struct fb_value *vals)
 {
 	const struct fb_drops_view *v = view;
 	struct scratch *sc = v->scratch;
-	const struct fb_key *k = fb_evtab__key(v->rows, v->order[i]);
-	const struct fb_drop_val *val = fb_evtab__val(v->rows, v->order[i]);
-	const char *name = v->reason_name ? v->reason_name(v->reason_ctx, k->pad) : NULL;
+	const struct fb_key *k;
+	const struct fb_drop_val *val;
+	const char *name;
 	uint32_t f = v->key_fields;
-	bool ip = val->flags & FB_EV_F_IP, ports = val->flags & FB_EV_F_PORTS;
-	bool icmp = k->proto == 1 || k->proto == 58;
+	bool ip, ports, icmp;
 
-	memset(vals, 0, sizeof(*vals) * (R_BYTES + 1));
+	memset(vals, 0, sizeof(*vals) * (R_OVERFLOW + 1));
+	if (i >= v->nrows) {
+		/* drops of (reason, tuple) keys the table had no room for */
+		val = fb_evtab__overflow(v->rows, NULL);
+		vals[R_PKTS] = (struct fb_value){ .present = true, .u = val->packets };
+		vals[R_BYTES] = (struct fb_value){ .present = true, .u = val->bytes };
+		vals[R_OVERFLOW] = (struct fb_value){ .present = true, .u = 1 };
+		return;
+	}
+	k = fb_evtab__key(v->rows, v->order[i]);
+	val = fb_evtab__val(v->rows, v->order[i]);
+	name = v->reason_name ? v->reason_name(v->reason_ctx, k->pad) : NULL;
+	ip = val->flags & FB_EV_F_IP;
+	ports = val->flags & FB_EV_F_PORTS;
+	icmp = k->proto == 1 || k->proto == 58;
 	if (!name) {
 		snprintf(sc->reason, sizeof(sc->reason), "%u", k->pad);
 		name = sc->reason;
@@ -230,7 +248,7 @@ static void dr_row(const void *view, uint32_t i, struct fb_value *vals)
 static const char *const flow_fields[] = { "drops", "drop_bytes", NULL };
 static const char *const row_fields[] = { "reason", "reason_code", "proto", "src_addr", "dst_addr",
 					  "src_port", "dst_port", "icmp_type", "icmp_code", "packets",
-					  "bytes", NULL };
+					  "bytes", "overflow", NULL };
 
 const struct fb_family_ops fb_drops_ops = {
 	.type = FB_REC_DROP,

@@ -26,8 +26,8 @@ same schema and per-batch ledger:
     of the batch's flow rows (top, "rest" and "overflow" included); flows ==
     top rows + the rest row's flows; overflow == the overflow row's packets;
     tcp_state rows: one per (from, to), their counts add up to tcp_records;
-    drop rows: one per reason and tuple, their packets at most
-    drops_records;
+    drop rows: one per reason and tuple (and one "overflow" row for keys
+    beyond --max-flows), their packets add up to drops_records;
   * ring_lost, every NAME_lost and parse_errors are 0 (unless --allow-lost,
     --allow-parse-errors).
 
@@ -326,6 +326,13 @@ def check_tcp_state_schema(w, o):
 
 
 def check_drop_schema(w, o):
+    if "overflow" in o:
+        # drops of keys beyond --max-flows: packets and bytes, nothing else
+        need_uints(w, o, WINDOW + ("packets", "bytes"))
+        extra = set(o) - set(WINDOW) - {"type", "packets", "bytes", "overflow"}
+        if o["overflow"] != 1 or extra or o["packets"] < 1:
+            raise Bad("%s: drop overflow row with %s" % (w, sorted(extra) or o))
+        return
     need_uints(w, o, WINDOW + ("reason_code", "packets", "bytes"))
     check_fields(w, o, dict(TUPLE_OK, reason=lambda v: isinstance(v, str) and v != ""))
     if "reason" not in o:
@@ -545,8 +552,8 @@ def batch_ledger(o, members, a):
                       (num, n, o["tcp_records"]))
     if "drops" in fams:
         n = sum(r["packets"] for r in members if r["type"] == "drop")
-        if n > o["drops_records"]:
-            raise Bad("batch %d: drop rows hold %d packets, drops_records only %d" %
+        if n != o["drops_records"]:
+            raise Bad("batch %d: drop rows hold %d packets, drops_records %d" %
                       (num, n, o["drops_records"]))
 
 

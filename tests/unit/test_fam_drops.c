@@ -9,7 +9,7 @@
 #include "fam_drops.h"
 #include "helpers.h"
 
-enum { R_REASON, R_CODE, R_PROTO, R_SRC, R_DST, R_SPORT, R_DPORT, R_ITYPE, R_ICODE, R_PKTS, R_BYTES, R_N };
+enum { R_REASON, R_CODE, R_PROTO, R_SRC, R_DST, R_SPORT, R_DPORT, R_ITYPE, R_ICODE, R_PKTS, R_BYTES, R_OVER, R_N };
 
 static struct fb_family fam;
 static struct fb_batch_stats bst;
@@ -20,9 +20,11 @@ static const char *names(void *ctx, uint32_t reason)
 	return reason == 12 ? "NETFILTER_DROP" : reason == 3 ? "NO_SOCKET" : NULL;
 }
 
+static uint32_t max_keys = 64; /* of the next open_fam */
+
 static void open_fam(const char *spec, bool with_names)
 {
-	struct fb_drops_opts o = { .ev.max_keys = 64 };
+	struct fb_drops_opts o = { .ev.max_keys = max_keys };
 	char err[128];
 
 	cr_assert_eq(fb_keyspec_parse(spec, &o.ev.keys, err, sizeof(err)), 0);
@@ -42,6 +44,7 @@ static void close_fam(void)
 	if (fam.ops)
 		fam.ops->free(fam.priv);
 	memset(&fam, 0, sizeof(fam));
+	max_keys = 64;
 }
 
 static struct fb_drop drop(uint32_t reason, uint8_t proto, const char *src, uint16_t sport, const char *dst,
@@ -268,4 +271,40 @@ Test(fam_drops, events_families_make_the_asked_ones)
 	for (int t = 0; t < FB_REC_TYPES; t++)
 		if (f[t].ops)
 			f[t].ops->free(f[t].priv);
+}
+
+/* Drops of keys beyond --max-flows are in no (reason, tuple) row: one
+ * overflow row holds them, so the drop rows add up to the records. */
+Test(fam_drops, overflow_row_makes_rows_add_up)
+{
+	struct fb_drop d[5] = {
+		drop(12, 6, "198.18.0.2", 40000, "198.18.0.1", 80, 100),
+		drop(3, 17, "198.18.0.2", 5000, "198.18.0.1", 9, 200),
+		drop(3, 17, "198.18.0.3", 5001, "198.18.0.1", 9, 300),
+		drop(5, 17, "198.18.0.4", 5002, "198.18.0.1", 9, 400),
+		drop(12, 6, "198.18.0.2", 40000, "198.18.0.1", 80, 100),
+	};
+	const struct fb_drops_view *v;
+	struct fb_value r[R_N];
+	uint64_t pk = 0, by = 0;
+	uint32_t i, n;
+
+	max_keys = 2;
+	open_fam(FB_KEYS_DEFAULT, true);
+	cr_assert_str_eq(fam.ops->row_fields[R_OVER], "overflow");
+	add(d, 5, 0);
+	bst.led[FB_REC_DROP].records = 5;
+	v = fam.ops->view(fam.priv, 0, &bst);
+	n = fam.ops->nrows(v);
+	cr_assert_eq(n, 3, "two rows and the overflow row");
+	for (i = 0; i < n; i++) {
+		memset(r, 0, sizeof(r));
+		fam.ops->row(v, i, r);
+		pk += r[R_PKTS].u;
+		by += r[R_BYTES].u;
+		cr_assert_eq(r[R_OVER].present, i == n - 1, "only the last row is the overflow row");
+		cr_assert_eq(r[R_REASON].present, i != n - 1, "the overflow row has no reason");
+	}
+	cr_assert_eq(pk, 5);
+	cr_assert_eq(by, 1100);
 }
