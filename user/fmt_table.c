@@ -135,6 +135,8 @@ static void cells(const struct table *t, const struct fb_flow *f, const char *la
 		if (t->ctx.key_fields & FB_K_ETYPE)
 			snprintf(cell[C_PROTO], 48, k->ethertype == FB_ETH_P_ARP ? "arp" : "0x%04x",
 				 k->ethertype);
+		else
+			snprintf(cell[C_PROTO], 48, "non-ip");
 		return;
 	}
 	pn = fb_proto_name(k->proto);

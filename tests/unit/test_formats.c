@@ -769,6 +769,28 @@ Test(table, etype_key_names_non_ip_frames)
 	header_words(line(3), "0x88cc 1 60B");
 }
 
+/* Without etype in the key a frame that is not IP (protocol 0, no
+ * addresses) says so, and shows no "::" addresses or ports. */
+Test(table, non_ip_without_etype_key)
+{
+	struct fb_flow *f;
+
+	view_init();
+	view_add(3, 300);
+	f = view_add(2, 84);
+	f->key.ethertype = 0;
+	f->key.proto = 0;
+	memset(f->key.src, 0, 16);
+	memset(f->key.dst, 0, 16);
+	f->key.sport = f->key.dport = 0;
+	open_sink(&fb_format_table, FB_K_PROTO | FB_K_SRC | FB_K_DST | FB_K_DPORT, 0, NULL);
+	write_view();
+	header_words(line(1), "PROTO SRC DST DPORT PKTS BYTES FLAGS");
+	header_words(line(2), "udp 198.18.0.2 198.18.0.1 9 3 300B");
+	header_words(line(3), "non-ip 2 84B");
+	cr_assert_null(strstr(buf, "::"), "%s", buf);
+}
+
 Test(table, unnamed_protocol_number)
 {
 	struct fb_flow *f;
