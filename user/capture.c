@@ -118,13 +118,102 @@ static bool want_out(const struct fb_capture_opts *cfg)
 	return cfg->dir & FB_DIR_OUT;
 }
 
+/* The interfaces asked for, by name; -ENODEV (said) for one that is not. */
+static int find_ifaces(struct fb_capture *c)
+{
+	int i;
+
+	for (i = 0; i < FB_MAX_IFACES; i++)
+		c->ifs[i].xdp_link = c->ifs[i].tcx_in = c->ifs[i].tcx_out = -1;
+	for (i = 0; i < c->cfg->n_ifaces; i++) {
+		struct iface *f = &c->ifs[i];
+
+		snprintf(f->name, sizeof(f->name), "%s", c->cfg->ifaces[i]);
+		f->ifindex = if_nametoindex(f->name);
+		if (!f->ifindex) {
+			fb_err("no such interface '%s'\n", f->name);
+			return -ENODEV;
+		}
+		c->ifindexes[i] = f->ifindex;
+	}
+	c->n = c->cfg->n_ifaces;
+	return 0;
+}
+
+/* Before load: ring sizes and wake-up points, and which programs load.
+ * Returns the inner-map template fd to close after load, or -1. */
+static int configure(struct fb_capture *c)
+{
+	const struct fb_capture_opts *cfg = c->cfg;
+	struct flowbatch *sk = c->skel;
+	uint64_t rs = c->ring_size;
+	bool raw_ip = fb_linktype_any_raw_ip(cfg->ifaces, cfg->n_ifaces), tc = cfg->hook == FB_HOOK_TC;
+	bool xdp = cfg->hook == FB_HOOK_XDP, in = cfg->n_ifaces && want_in(cfg), out = cfg->n_ifaces && want_out(cfg);
+	int tmpl = -1;
+
+	/* wake the consumer at a quarter full, then again every 1/16 */
+	sk->rodata->watermark = rs / 4;
+	sk->rodata->kick_step = rs / 16 > 4096 ? rs / 16 : 4096;
+	sk->rodata->percpu_rings = !cfg->shared_ring;
+	if (cfg->shared_ring) {
+		bpf_map__set_max_entries(sk->maps.fb_ring, (uint32_t)rs);
+		bpf_map__set_max_entries(sk->maps.fb_rings, 1);
+	} else {
+		/* the shared ring stays, unused, at its smallest size */
+		bpf_map__set_max_entries(sk->maps.fb_ring, (uint32_t)sysconf(_SC_PAGESIZE));
+		bpf_map__set_max_entries(sk->maps.fb_rings, c->ncpus);
+		/* the outer map needs an inner template at load; any ring will
+		 * do (the kernel does not compare sizes), so a one-page one */
+		tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_tmpl", 0, 0,
+				      (uint32_t)sysconf(_SC_PAGESIZE), NULL);
+		if (tmpl >= 0)
+			bpf_map__set_inner_map_fd(sk->maps.fb_rings, tmpl);
+	}
+	/* XDP receives (TC sends, with --direction both); the raw-IP variants
+	 * (no link header) only when an interface needs them */
+	bpf_program__set_autoload(sk->progs.fb_xdp, in && xdp);
+	bpf_program__set_autoload(sk->progs.fb_tc_in, in && tc);
+	bpf_program__set_autoload(sk->progs.fb_tc_out, out);
+	bpf_program__set_autoload(sk->progs.fb_xdp_l3, raw_ip && in && xdp);
+	bpf_program__set_autoload(sk->progs.fb_tc_in_l3, raw_ip && in && tc);
+	bpf_program__set_autoload(sk->progs.fb_tc_out_l3, raw_ip && out);
+	return tmpl;
+}
+
+/* After load: the per-CPU rings, made and put in the outer map, or the
+ * shared one. 0 or -errno (said). */
+static int make_rings(struct fb_capture *c)
+{
+	int outer = bpf_map__fd(c->skel->maps.fb_rings), fd, e;
+	uint32_t k;
+
+	if (c->cfg->shared_ring) {
+		/* the skeleton owns this one: not closed with the per-CPU ones */
+		c->ring_fds[0] = bpf_map__fd(c->skel->maps.fb_ring);
+		c->nrings = 1;
+		return 0;
+	}
+	for (k = 0; k < c->ncpus; k++) {
+		fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)c->ring_size, NULL);
+		if (fd < 0 || bpf_map_update_elem(outer, &k, &fd, BPF_ANY)) {
+			e = errno;
+			if (fd >= 0)
+				close(fd);
+			fb_err("cannot create %u ring buffers of %llu bytes: %s\n", c->ncpus,
+			       (unsigned long long)c->ring_size, strerror(e));
+			return -e;
+		}
+		c->ring_fds[k] = fd;
+		c->nrings = k + 1;
+	}
+	return 0;
+}
+
 struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 {
-	const struct fb_capture_opts *cfg;
 	struct fb_capture *c;
-	uint64_t rs;
 	uint32_t k;
-	int i, e, tmpl = -1;
+	int e, tmpl;
 
 	libbpf_set_print(libbpf_print);
 	c = calloc(1, sizeof(*c));
@@ -134,124 +223,60 @@ struct fb_capture *fb_capture__open(const struct fb_capture_opts *opts)
 		return NULL;
 	}
 	c->o = *opts;
-	c->cfg = cfg = &c->o;
-	for (i = 0; i < FB_MAX_IFACES; i++) {
-		c->ifs[i].xdp_link = c->ifs[i].tcx_in = c->ifs[i].tcx_out = -1;
-	}
-	for (i = 0; i < cfg->n_ifaces; i++) {
-		struct iface *f = &c->ifs[i];
-
-		snprintf(f->name, sizeof(f->name), "%s", cfg->ifaces[i]);
-		f->ifindex = if_nametoindex(f->name);
-		if (!f->ifindex) {
-			fb_err("no such interface '%s'\n", f->name);
-			free(c);
-			errno = ENODEV;
-			return NULL;
-		}
-		c->ifindexes[i] = f->ifindex;
-	}
-	c->n = cfg->n_ifaces;
-	e = libbpf_num_possible_cpus();
-	c->ncpus = e > 0 ? (uint32_t)e : 1;
+	c->cfg = &c->o;
 	for (k = 0; k < FB_MAX_RINGS; k++)
 		c->ring_fds[k] = -1;
-	if (!cfg->shared_ring && c->ncpus > FB_MAX_RINGS) {
+	e = find_ifaces(c);
+	if (e)
+		goto err_free;
+	e = libbpf_num_possible_cpus();
+	c->ncpus = e > 0 ? (uint32_t)e : 1;
+	if (!c->cfg->shared_ring && c->ncpus > FB_MAX_RINGS) {
 		fb_err("%u CPUs: use --ring shared (at most %d per-CPU rings)\n", c->ncpus, FB_MAX_RINGS);
-		free(c);
-		errno = EINVAL;
-		return NULL;
+		e = -EINVAL;
+		goto err_free;
 	}
-	rs = fb_default_ring_size(cfg, c->ncpus);
-	c->ring_size = rs;
+	c->ring_size = fb_default_ring_size(c->cfg, c->ncpus);
 
 	hold_libbpf();
 	c->skel = flowbatch__open();
 	if (!c->skel) {
-		e = errno;
+		e = -errno;
 		release_libbpf(false);
-		fb_err("cannot open BPF object: %s\n", strerror(e));
+		fb_err("cannot open BPF object: %s\n", strerror(-e));
 		goto err_free;
 	}
-	c->ev = fb_evcap__open(c->skel->obj, cfg->events); /* logs its own line */
+	c->ev = fb_evcap__open(c->skel->obj, c->cfg->events); /* logs its own line */
 	if (!c->ev) {
-		e = errno;
+		e = -errno;
 		goto err_destroy;
 	}
-	/* wake the consumer at a quarter full, then again every 1/16 */
-	c->skel->rodata->watermark = rs / 4;
-	c->skel->rodata->kick_step = rs / 16 > 4096 ? rs / 16 : 4096;
-	c->skel->rodata->percpu_rings = !cfg->shared_ring;
-	if (cfg->shared_ring) {
-		bpf_map__set_max_entries(c->skel->maps.fb_ring, (uint32_t)rs);
-		bpf_map__set_max_entries(c->skel->maps.fb_rings, 1);
-	} else {
-		/* the shared ring stays, unused, at its smallest size */
-		bpf_map__set_max_entries(c->skel->maps.fb_ring, (uint32_t)sysconf(_SC_PAGESIZE));
-		bpf_map__set_max_entries(c->skel->maps.fb_rings, c->ncpus);
-		/* the outer map needs an inner template at load; any ring will
-		 * do (the kernel does not compare sizes), so a one-page one */
-		tmpl = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_tmpl", 0, 0,
-				      (uint32_t)sysconf(_SC_PAGESIZE), NULL);
-		if (tmpl >= 0)
-			bpf_map__set_inner_map_fd(c->skel->maps.fb_rings, tmpl);
-	}
-	bpf_program__set_autoload(c->skel->progs.fb_xdp, cfg->n_ifaces && cfg->hook == FB_HOOK_XDP);
-	bpf_program__set_autoload(c->skel->progs.fb_tc_in,
-				  cfg->n_ifaces && cfg->hook == FB_HOOK_TC && want_in(cfg));
-	bpf_program__set_autoload(c->skel->progs.fb_tc_out, cfg->n_ifaces && want_out(cfg));
-	/* the raw-IP variants (no link header) only when an interface needs them */
-	bool raw_ip = fb_linktype_any_raw_ip(cfg->ifaces, cfg->n_ifaces);
-	bpf_program__set_autoload(c->skel->progs.fb_xdp_l3, raw_ip && cfg->hook == FB_HOOK_XDP);
-	bpf_program__set_autoload(c->skel->progs.fb_tc_in_l3,
-				  raw_ip && cfg->hook == FB_HOOK_TC && want_in(cfg));
-	bpf_program__set_autoload(c->skel->progs.fb_tc_out_l3, raw_ip && want_out(cfg));
+	tmpl = configure(c);
 	e = flowbatch__load(c->skel);
 	release_libbpf(!e);
 	if (tmpl >= 0)
 		close(tmpl);
 	if (e) {
-		e = -e;
-		if (e == EPERM || (e == EACCES && geteuid() != 0))
+		if (e == -EPERM || (e == -EACCES && geteuid() != 0))
 			fb_err("permission denied loading BPF programs: run as root (or with CAP_BPF, "
 			       "CAP_NET_ADMIN and CAP_PERFMON)\n");
 		else
-			fb_err("cannot load BPF programs: %s (run with -v for details)\n", strerror(e));
+			fb_err("cannot load BPF programs: %s (run with -v for details)\n", strerror(-e));
 		goto err_destroy;
 	}
-	if (!cfg->shared_ring) {
-		int outer = bpf_map__fd(c->skel->maps.fb_rings);
-
-		for (k = 0; k < c->ncpus; k++) {
-			int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fb_ring_cpu", 0, 0, (uint32_t)rs, NULL);
-
-			if (fd < 0 || bpf_map_update_elem(outer, &k, &fd, BPF_ANY)) {
-				e = errno;
-				if (fd >= 0)
-					close(fd);
-				fb_err("cannot create %u ring buffers of %llu bytes: %s\n", c->ncpus,
-				       (unsigned long long)rs, strerror(e));
-				goto err_rings;
-			}
-			c->ring_fds[k] = fd;
-		}
-		c->nrings = c->ncpus;
-	} else {
-		/* the skeleton owns this one: not closed with the per-CPU ones */
-		c->ring_fds[0] = bpf_map__fd(c->skel->maps.fb_ring);
-		c->nrings = 1;
-	}
+	e = make_rings(c);
+	if (e)
+		goto err_rings;
 	return c;
 err_rings:
-	for (k = 0; k < c->ncpus; k++)
-		if (c->ring_fds[k] >= 0)
-			close(c->ring_fds[k]);
+	for (k = 0; k < c->nrings; k++)
+		close(c->ring_fds[k]);
 err_destroy:
 	fb_evcap__free(c->ev);
 	flowbatch__destroy(c->skel);
 err_free:
 	free(c);
-	errno = e;
+	errno = -e;
 	return NULL;
 }
 
