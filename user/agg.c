@@ -313,8 +313,7 @@ static void heap_down(const struct fb_flow **h, uint32_t n, uint32_t i)
 	}
 }
 
-/* Adds row s into d (rest rows, merges, the overflow row). */
-static void flow_add(struct fb_flow *d, const struct fb_flow *s)
+void fb_flow_add(struct fb_flow *d, const struct fb_flow *s)
 {
 	if (!s->packets)
 		return;
@@ -355,11 +354,11 @@ uint32_t fb_agg__top(const struct fb_agg *agg, uint32_t n, const struct fb_flow 
 			continue;
 		}
 		if (flow_before(f, out[0])) {
-			flow_add(rest, out[0]);
+			fb_flow_add(rest, out[0]);
 			out[0] = f;
 			heap_down(out, n, 0);
 		} else {
-			flow_add(rest, f);
+			fb_flow_add(rest, f);
 		}
 		(*rest_flows)++;
 	}
@@ -382,8 +381,8 @@ void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src)
 			dst->keys_over++;
 			f = &dst->overflow;
 		}
-		flow_add(f, s);
+		fb_flow_add(f, s);
 	}
 	dst->keys_over += src->keys_over;
-	flow_add(&dst->overflow, &src->overflow);
+	fb_flow_add(&dst->overflow, &src->overflow);
 }

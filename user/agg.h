@@ -339,6 +339,10 @@ const struct fb_flow *fb_agg__overflow(const struct fb_agg *agg, uint64_t *keys_
 uint32_t fb_agg__top(const struct fb_agg *agg, uint32_t n, const struct fb_flow **out,
 		     struct fb_flow *rest, uint32_t *rest_flows);
 
+/* Adds row s's counts into d (rest rows, merges, the overflow row): the
+ * key of d stays. */
+void fb_flow_add(struct fb_flow *d, const struct fb_flow *s);
+
 /* Adds every row (and the overflow row) of src into dst. */
 void fb_agg__merge(struct fb_agg *dst, const struct fb_agg *src);
 

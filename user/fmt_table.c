@@ -232,17 +232,6 @@ static void family_rows(struct table *t, const struct fb_batch_view *v)
 	}
 }
 
-static void flow_sum(struct fb_flow *d, const struct fb_flow *s)
-{
-	if (!d->packets || s->first_ns < d->first_ns)
-		d->first_ns = s->first_ns;
-	if (s->last_ns > d->last_ns)
-		d->last_ns = s->last_ns;
-	d->packets += s->packets;
-	d->bytes += s->bytes;
-	d->tcp_flags |= s->tcp_flags;
-}
-
 static int table_batch(void *s, FILE *f, const struct fb_batch_view *v)
 {
 	struct table *t = s;
@@ -264,7 +253,7 @@ static int table_batch(void *s, FILE *f, const struct fb_batch_view *v)
 		if (t->ctx.table_rows && shown > t->ctx.table_rows) {
 			shown = t->ctx.table_rows;
 			for (i = shown; i < fv->ntop; i++)
-				flow_sum(&more, fv->top[i]);
+				fb_flow_add(&more, fv->top[i]);
 			more_flows += fv->ntop - shown;
 		}
 		nrows = shown + !!more.packets + !!fv->overflow_row->packets;
