@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include "flows.h"
+#include "fmt.h"
 #include "log.h"
 #include "loop.h"
 #include "out.h"
@@ -30,17 +31,9 @@ struct fb_pipeline {
 	uint64_t parse_errors, overflow;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t clock_cb(void *ctx)
 {
-	return mono_ns();
+	return fb_now_ns();
 }
 
 static int emit_cb(void *ctx, struct fb_batch_view *v)
@@ -173,7 +166,7 @@ void fb_pipeline__free(struct fb_pipeline *p)
  * batch whatever order the rings are read in, even after a stall. */
 static int drain(struct fb_pipeline *p)
 {
-	uint64_t t0 = mono_ns(), horizon;
+	uint64_t t0 = fb_now_ns(), horizon;
 	int64_t n;
 	uint32_t i, round;
 	bool blocked, any;
@@ -193,12 +186,12 @@ static int drain(struct fb_pipeline *p)
 		}
 		if (!any)
 			break;
-		err = fb_batcher__close_window(p->b, mono_ns());
+		err = fb_batcher__close_window(p->b, fb_now_ns());
 		if (err)
 			break;
 	}
 out:
-	fb_batcher__charge(p->b, mono_ns() - t0);
+	fb_batcher__charge(p->b, fb_now_ns() - t0);
 	return err;
 }
 
@@ -250,7 +243,7 @@ static int on_tick(void *ctx, int fd, uint32_t events)
 	if (!err)
 		err = sync_lost(p);
 	if (!err)
-		err = fb_batcher__tick(p->b, mono_ns());
+		err = fb_batcher__tick(p->b, fb_now_ns());
 	return after_drain(p, err);
 }
 
@@ -282,7 +275,7 @@ int fb_pipeline__finish(struct fb_pipeline *p, enum fb_finish how)
 	if (!err)
 		err = sync_lost(p);
 	if (!err)
-		err = fb_batcher__finish(p->b, mono_ns(), how);
+		err = fb_batcher__finish(p->b, fb_now_ns(), how);
 	return err;
 }
 

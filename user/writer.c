@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "fmt.h"
 #include "log.h"
 #include "writer.h"
 
@@ -46,18 +47,10 @@ struct fb_writer {
 /* the writer of the calling thread, for the I/O helpers' progress */
 static __thread struct fb_writer *tl_writer;
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void progress(void)
 {
 	if (tl_writer)
-		__atomic_store_n(&tl_writer->progress_ns, now_ns(), __ATOMIC_RELAXED);
+		__atomic_store_n(&tl_writer->progress_ns, fb_now_ns(), __ATOMIC_RELAXED);
 }
 
 uint64_t fb_writer_stall_ns(uint64_t interval_ns)
@@ -314,7 +307,7 @@ int fb_writer__commit(struct fb_writer *w, uint64_t number, int64_t start_ns, in
 
 	pthread_mutex_lock(&w->mu);
 	if (w->inflight)
-		stuck_ns = now_ns() - __atomic_load_n(&w->progress_ns, __ATOMIC_RELAXED);
+		stuck_ns = fb_now_ns() - __atomic_load_n(&w->progress_ns, __ATOMIC_RELAXED);
 	if (w->closed) {
 		rc = -EPIPE;
 	} else if (w->queued && (stuck_ns >= w->o.stall_ns || w->queued >= w->o.max_batches ||
