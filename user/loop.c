@@ -1,8 +1,10 @@
 /* epoll event loop. */
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include "loop.h"
 
 #define MAX_EVENTS 64
@@ -86,4 +88,23 @@ int fb_loop__run(struct fb_loop *l)
 				return r;
 		}
 	}
+}
+
+int fb_timer_fd(uint64_t first_ns, uint64_t period_ns)
+{
+	struct itimerspec its = {
+		.it_value = { (time_t)(first_ns / 1000000000ull), (long)(first_ns % 1000000000ull) },
+		.it_interval = { (time_t)(period_ns / 1000000000ull), (long)(period_ns % 1000000000ull) },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
 }

@@ -16,4 +16,9 @@ int fb_loop__add(struct fb_loop *l, int fd, uint32_t events, fb_loop_fn fn, void
 /* Runs until a callback returns non-zero; returns that value (1 or <0). */
 int fb_loop__run(struct fb_loop *l);
 
+/* A non-blocking timerfd on CLOCK_MONOTONIC that first fires at the
+ * absolute time first_ns, then every period_ns (0: once). Returns the fd
+ * or -errno. */
+int fb_timer_fd(uint64_t first_ns, uint64_t period_ns);
+
 #endif

@@ -11,7 +11,6 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include "capture.h"
 #include "cli.h"
 #include "events.h"
@@ -86,18 +85,6 @@ static int on_netlink(void *ctx, int fd, uint32_t events)
 		return 0;
 	a->why = STOP_IFACES_GONE;
 	return 1;
-}
-
-static int timer_once(uint64_t at_ns)
-{
-	struct itimerspec its = { .it_value = { (time_t)(at_ns / 1000000000ull), (long)(at_ns % 1000000000ull) } };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-	if (fd >= 0 && timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* Families, outputs and the pipeline, from the configuration. */
@@ -184,9 +171,13 @@ static int run(struct app *a)
 		fprintf(stderr, "flowbatch: capturing on %s%s (%s), %.3gs batches; Ctrl-C to stop\n",
 			a->cfg.cap.ifaces[0], a->cfg.cap.n_ifaces > 1 ? " and more" : "",
 			fb_capture__method(a->cap), a->cfg.interval_ns / 1e9);
-	if (a->cfg.duration_ns)
-		a->dfd = timer_once(start + a->cfg.duration_ns);
-	err = a->cfg.duration_ns && a->dfd < 0 ? -errno : fb_pipeline__register(a->pipe, a->loop);
+	err = 0;
+	if (a->cfg.duration_ns) {
+		a->dfd = fb_timer_fd(start + a->cfg.duration_ns, 0);
+		err = a->dfd < 0 ? a->dfd : 0;
+	}
+	if (!err)
+		err = fb_pipeline__register(a->pipe, a->loop);
 	if (!err)
 		err = fb_outputs__register(a->outs, a->loop);
 	if (!err)

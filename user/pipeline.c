@@ -7,7 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 #include "flows.h"
 #include "fmt.h"
 #include "log.h"
@@ -63,25 +62,6 @@ static void bad_cb(void *ctx, uint8_t type, uint32_t len, const void *rec)
 
 	fb_batcher__unknown(p->b, 1);
 	fb_dbg("record of type %u and length %u has no family; counted as unknown\n", type, len);
-}
-
-static int timer_at(uint64_t first_ns, uint64_t period_ns)
-{
-	struct itimerspec its = {
-		.it_value = { (time_t)(first_ns / 1000000000ull), (long)(first_ns % 1000000000ull) },
-		.it_interval = { (time_t)(period_ns / 1000000000ull), (long)(period_ns % 1000000000ull) },
-	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-
-	if (fd < 0)
-		return -errno;
-	if (timerfd_settime(fd, TFD_TIMER_ABSTIME, &its, NULL)) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
 }
 
 struct fb_pipeline *fb_pipeline__new(const struct fb_pipeline_opts *o)
@@ -252,7 +232,7 @@ int fb_pipeline__register(struct fb_pipeline *p, struct fb_loop *loop)
 	uint32_t i;
 	int err;
 
-	p->tfd = timer_at(fb_batcher__next_deadline(p->b), p->o.batch.interval_ns);
+	p->tfd = fb_timer_fd(fb_batcher__next_deadline(p->b), p->o.batch.interval_ns);
 	if (p->tfd < 0)
 		return p->tfd;
 	for (i = 0; i < p->nrings; i++) {

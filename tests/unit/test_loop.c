@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/time.h>
+#include <time.h>
 #include "loop.h"
 
 static struct fb_loop *L;
@@ -287,4 +288,30 @@ Test(loop, signal_during_the_wait_is_not_an_error)
 Test(loop, free_is_null_safe)
 {
 	fb_loop__free(NULL);
+}
+
+/* The timer helper: absolute CLOCK_MONOTONIC times, once or periodic. */
+Test(loop, timer_fd_fires_at_an_absolute_time_once_or_periodically)
+{
+	struct timespec now;
+	uint64_t t0, exp;
+	int once, tick;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	t0 = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+	once = fb_timer_fd(t0 + 20000000ull, 0);
+	tick = fb_timer_fd(t0 + 10000000ull, 10000000ull);
+	cr_assert_geq(once, 0);
+	cr_assert_geq(tick, 0);
+	cr_assert_eq(read(once, &exp, sizeof(exp)), -1, "non-blocking, not yet expired");
+	cr_assert_eq(errno, EAGAIN);
+	usleep(60000);
+	cr_assert_eq(read(once, &exp, sizeof(exp)), (ssize_t)sizeof(exp));
+	cr_assert_eq(exp, 1, "a one-shot timer expires once");
+	cr_assert_eq(read(tick, &exp, sizeof(exp)), (ssize_t)sizeof(exp));
+	cr_assert_geq(exp, 4, "a 10 ms period over 50 ms: %llu expirations", (unsigned long long)exp);
+	usleep(30000);
+	cr_assert_eq(read(once, &exp, sizeof(exp)), -1, "the one-shot timer stays quiet");
+	close(once);
+	close(tick);
 }
