@@ -31,7 +31,7 @@ struct app {
 	struct fb_pipeline *pipe;
 	struct fb_loop *loop;
 	struct fb_iface_state ifaces[FB_MAX_IFACES];
-	uint32_t ifindex[FB_MAX_IFACES];
+	const uint32_t *ifindex; /* capture's, one per interface */
 	int sfd, dfd, nfd;
 	enum stop why;
 	int err; /* -errno behind STOP_ERROR */
@@ -147,13 +147,12 @@ static int run(struct app *a)
 	uint64_t start;
 	int i, err;
 
-	for (i = 0; i < a->cfg.cap.n_ifaces; i++) {
+	for (i = 0; i < a->cfg.cap.n_ifaces; i++)
 		a->ifaces[i].name = a->cfg.cap.ifaces[i];
-		a->ifindex[i] = if_nametoindex(a->cfg.cap.ifaces[i]);
-	}
 	a->cap = fb_capture__open(&a->cfg.cap);
 	if (!a->cap)
 		return -errno;
+	fb_capture__ifaces(a->cap, &a->ifindex);
 	start = fb_now_ns();
 	err = build(a, start);
 	if (err)
