@@ -210,6 +210,20 @@ static __always_inline void fb_parse_reset(struct fb_pkt *r)
 	__builtin_memset(r->dst, 0, sizeof(r->dst));
 }
 
+/* What follows the link header, by its EtherType (host order; below 0x600
+ * an 802.3 length, recorded as 0): IPv4 and IPv6 are parsed, anything
+ * else counts under its EtherType. */
+static __always_inline int fb_parse_l3(const __u8 *p, const void *end, struct fb_pkt *r, __u16 et,
+				       __u32 *hl)
+{
+	r->ethertype = et < 0x0600 ? 0 : et;
+	if (et == FB_ETH_P_IP)
+		return fb_parse_ipv4(p, end, r, hl);
+	if (et == FB_ETH_P_IPV6)
+		return fb_parse_ipv6(p, end, r, hl);
+	return 0;
+}
+
 /* A frame that starts with the IP header. l3 is the protocol the kernel
  * gave the packet (TC: skb->protocol, host order), or 0 to go by the
  * version nibble (XDP has nothing else). A protocol other than IP from the
@@ -229,12 +243,7 @@ static __always_inline int fb_parse_raw_ip(const __u8 *p, const void *end, struc
 		else
 			return 1;
 	}
-	r->ethertype = l3 < 0x0600 ? 0 : l3;
-	if (l3 == FB_ETH_P_IP)
-		return fb_parse_ipv4(p, end, r, hl);
-	if (l3 == FB_ETH_P_IPV6)
-		return fb_parse_ipv6(p, end, r, hl);
-	return 0;
+	return fb_parse_l3(p, end, r, l3, hl);
 }
 
 /* Parses the frame into r (whose type, cpu, seq, ifindex, ts, len and
@@ -292,12 +301,7 @@ static __always_inline int fb_parse(const void *data, const void *end, struct fb
 		r->ethertype = et;
 		return 1;
 	}
-	r->ethertype = et < 0x0600 ? 0 : et;
-	if (et == FB_ETH_P_IP)
-		return fb_parse_ipv4(p, end, r, hl);
-	if (et == FB_ETH_P_IPV6)
-		return fb_parse_ipv6(p, end, r, hl);
-	return 0;
+	return fb_parse_l3(p, end, r, et, hl);
 }
 
 #endif
