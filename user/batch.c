@@ -158,10 +158,6 @@ static bool last_by_count(const struct fb_batcher *b)
 	return b->o.max_batches && b->emitted + 1 >= b->o.max_batches;
 }
 
-/* Losses a record reveals. A record older than its CPU's last one (nested
- * producers on one CPU) was counted lost in the gap before: it is taken back
- * from this batch's losses when they hold it (they almost always do, the two
- * records being nanoseconds apart), else only counted in totals. */
 /* Does a record stamped ts lie two or more windows past b, so that placing
  * it closes window b first? */
 static bool overtakes(const struct fb_batcher *b, uint64_t ts)
@@ -169,6 +165,11 @@ static bool overtakes(const struct fb_batcher *b, uint64_t ts)
 	return !b->done && ts >= (b->b + 2) * b->o.interval_ns;
 }
 
+/* Losses a record reveals, in its family's sequence on its CPU. A record
+ * older than its CPU's last one (nested producers on one CPU) was counted
+ * lost in the gap before: it is taken back from this batch's losses when
+ * they hold it (they almost always do, the two records being nanoseconds
+ * apart), else only counted in totals. */
 static uint64_t ledger(struct fb_batcher *b, const struct fb_rec_hdr *r, struct fb_ledger *led)
 {
 	struct seqstate *q;
