@@ -16,12 +16,12 @@
 #include <sys/stat.h>
 #include "batch.h"
 #include "flows.h"
+#include "synth.h"
 #include "format.h"
 #include "out.h"
 
 #define REPS 3
 #define PKTS 1000000ull
-#define T0 (1000ull * 1000000000ull)
 
 extern const struct fb_output_ops fb_out_file;
 
@@ -30,78 +30,6 @@ static const char *ifname_cb(void *ctx, uint32_t ifindex)
 	return "eth0";
 }
 
-struct set {
-	uint32_t nflows;
-	struct fb_flow *rows;
-	const struct fb_flow **top;
-	struct fb_flow none;
-	struct fb_flows_view fv;
-	struct fb_batch_stats st;
-	struct fb_batch_view v;
-};
-
-/* nflows rows sharing PKTS packets; every fourth flow IPv6 */
-static void fill(struct set *s, uint32_t nflows)
-{
-	uint64_t x = 0x2545F4914F6CDD1Dull, left = PKTS;
-	uint32_t i;
-
-	memset(s, 0, sizeof(*s));
-	s->nflows = nflows;
-	s->rows = calloc(nflows, sizeof(*s->rows));
-	s->top = calloc(nflows, sizeof(*s->top));
-	if (!s->rows || !s->top)
-		exit(1);
-	for (i = 0; i < nflows; i++) {
-		struct fb_flow *f = &s->rows[i];
-		struct fb_key *k = &f->key;
-
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		k->ifindex = 2;
-		k->dir = (uint8_t)(i & 1);
-		k->proto = (i % 5) ? 17 : 6;
-		k->sport = (uint16_t)(1024 + i % 60000);
-		k->dport = (i & 1) ? 443 : 53;
-		if (i % 4 == 3) {
-			k->ethertype = 0x86DD;
-			k->src[0] = 0x20, k->src[1] = 0x01, k->src[3] = 2;
-			k->src[13] = (uint8_t)(i >> 16), k->src[14] = (uint8_t)(i >> 8), k->src[15] = (uint8_t)i;
-			k->dst[0] = 0x20, k->dst[1] = 0x01, k->dst[3] = 2, k->dst[15] = 9;
-		} else {
-			k->ethertype = 0x0800;
-			k->src[10] = k->src[11] = 0xff;
-			k->src[12] = 198, k->src[13] = 18, k->src[14] = (uint8_t)(i >> 8), k->src[15] = (uint8_t)i;
-			k->dst[10] = k->dst[11] = 0xff;
-			k->dst[12] = 198, k->dst[13] = 19, k->dst[15] = (uint8_t)(i % 5 + 1);
-		}
-		f->packets = i + 1 < nflows ? PKTS / nflows : left;
-		left -= f->packets;
-		f->bytes = f->packets * (64 + x % 1400);
-		f->first_ns = T0 + x % 900000000ull;
-		f->last_ns = f->first_ns + x % 100000000ull;
-		f->tcp_flags = k->proto == 6 ? 0x1a : 0;
-		s->top[i] = f;
-		s->fv.packets += f->packets;
-		s->fv.bytes += f->bytes;
-	}
-	s->fv.records = s->fv.packets;
-	s->fv.flows = nflows;
-	s->fv.ntop = nflows;
-	s->fv.top = s->top;
-	s->fv.rest = &s->none;
-	s->fv.overflow_row = &s->none;
-	s->fv.key_fields = 0xff;
-	s->st.led[FB_REC_PKT].records = s->st.led[FB_REC_PKT].seen = s->fv.packets;
-	s->v.st = &s->st;
-	s->v.fam[FB_REC_PKT] = &s->fv;
-}
-
-static void number(struct set *s, uint64_t n)
-{
-	s->st.number = n;
-	s->st.start_ns = T0 + (n - 1) * 1000000000ull;
-	s->st.end_ns = s->st.start_ns + 1000000000ull;
-}
 
 enum { M_SYNC, M_JSONL, M_JSONL_GZ, M_CSV, M_CSV_GZ, NMODE };
 static const char *const mode_names[NMODE] = { "jsonl_sync", ".jsonl", ".jsonl.gz", ".csv", ".csv.gz" };
@@ -145,10 +73,10 @@ static void rm_dir(const char *dir)
 	rmdir(dir);
 }
 
-static int run(int mode, struct set *s, uint32_t nb, struct result *res)
+static int run(int mode, struct synth *s, uint32_t nb, struct result *res)
 {
 	struct fb_out_ctx ctx = { .key_fields = 0xff, .ifname = ifname_cb, .interval_ns = 1000000000ull,
-				  .mono_to_epoch_ns = 1700000000000000000ll - (int64_t)T0 };
+				  .mono_to_epoch_ns = 1700000000000000000ll - (int64_t)SYNTH_T0 };
 	char dir[64] = "/tmp/fb_bench_outfile_XXXXXX", path[128];
 	struct fb_out_opts o = { .kind = "file", .target = path };
 	struct fb_out_report r;
@@ -175,7 +103,7 @@ static int run(int mode, struct set *s, uint32_t nb, struct result *res)
 	}
 	p0 = bench_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (i = 1; i <= nb; i++) {
-		number(s, i);
+		synth_number(s, i);
 		t = bench_ns(CLOCK_THREAD_CPUTIME_ID);
 		if (mode == M_SYNC) {
 			if (fb_format_jsonl.batch(fs, f, &s->v) || fflush(f))
@@ -229,10 +157,10 @@ int main(int argc, char **argv)
 	printf("# outfile: CPU per packet of a -w file, plain and gzip, 1M packets a batch, median of %d\n",
 	       REPS);
 	for (fi = 0; fi < 2; fi++) {
-		struct set s;
+		struct synth s;
 		uint32_t nb = quick ? 2 : (fi ? 5 : 20);
 
-		fill(&s, flows[fi]);
+		synth_fill(&s, flows[fi], PKTS);
 		for (m = 0; m < NMODE; m++) {
 			double a[REPS], b[REPS];
 
@@ -260,8 +188,7 @@ int main(int argc, char **argv)
 		       (med[M_CSV_GZ].main_ns + med[M_CSV_GZ].writer_ns) /
 			       (med[M_CSV].main_ns + med[M_CSV].writer_ns),
 		       med[M_JSONL].bytes / med[M_JSONL_GZ].bytes);
-		free(s.rows);
-		free(s.top);
+		synth_free(&s);
 	}
 	return 0;
 }

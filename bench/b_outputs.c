@@ -13,90 +13,16 @@
 #include <sys/socket.h>
 #include "batch.h"
 #include "flows.h"
+#include "synth.h"
 #include "format.h"
 #include "out_net.h"
 
 #define REPS 3
 #define PKTS_PER_BATCH 1000000ull
-#define T0 (1000ull * 1000000000ull)
 
 static const char *ifname_cb(void *ctx, uint32_t ifindex)
 {
 	return "eth0";
-}
-
-struct batchset {
-	uint32_t nflows;
-	struct fb_flow *rows;
-	const struct fb_flow **top;
-	struct fb_flow rest, over;
-	struct fb_flows_view fv;
-	struct fb_batch_stats st;
-	struct fb_batch_view v;
-};
-
-static void make_batch(struct batchset *b, uint32_t nflows)
-{
-	uint64_t x = 0x9E3779B97F4A7C15ull, left = PKTS_PER_BATCH;
-	uint32_t i;
-
-	memset(b, 0, sizeof(*b));
-	b->nflows = nflows;
-	b->rows = calloc(nflows, sizeof(*b->rows));
-	b->top = calloc(nflows, sizeof(*b->top));
-	if (!b->rows || !b->top)
-		exit(1);
-	for (i = 0; i < nflows; i++) {
-		struct fb_flow *f = &b->rows[i];
-		bool v6 = (i & 3) == 3;
-
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		f->key.ifindex = 2;
-		f->key.dir = (uint8_t)(i & 1);
-		f->key.proto = (i & 7) ? 17 : 6;
-		f->key.sport = (uint16_t)(1024 + i);
-		f->key.dport = (i & 1) ? 443 : 53;
-		if (v6) {
-			f->key.ethertype = 0x86DD;
-			f->key.src[0] = 0x20, f->key.src[1] = 0x01, f->key.src[3] = 2;
-			f->key.src[12] = (uint8_t)(i >> 24), f->key.src[13] = (uint8_t)(i >> 16);
-			f->key.src[14] = (uint8_t)(i >> 8), f->key.src[15] = (uint8_t)i;
-			f->key.dst[0] = 0x20, f->key.dst[1] = 0x01, f->key.dst[3] = 2, f->key.dst[15] = 1;
-		} else {
-			f->key.ethertype = 0x0800;
-			f->key.src[10] = f->key.src[11] = 0xff;
-			f->key.src[12] = 198, f->key.src[13] = 18, f->key.src[14] = (uint8_t)(i >> 8);
-			f->key.src[15] = (uint8_t)i;
-			f->key.dst[10] = f->key.dst[11] = 0xff;
-			f->key.dst[12] = 198, f->key.dst[13] = 19, f->key.dst[15] = (uint8_t)(i % 7 + 1);
-		}
-		f->packets = i + 1 < nflows ? PKTS_PER_BATCH / nflows : left;
-		left -= f->packets;
-		f->bytes = f->packets * (64 + (x % 1400));
-		f->first_ns = T0 + x % 1000000000ull;
-		f->last_ns = f->first_ns + 1000;
-		f->tcp_flags = f->key.proto == 6 ? 0x18 : 0;
-		b->top[i] = f;
-		b->fv.packets += f->packets;
-		b->fv.bytes += f->bytes;
-	}
-	b->fv.records = b->fv.packets;
-	b->fv.flows = nflows;
-	b->fv.ntop = nflows;
-	b->fv.top = b->top;
-	b->fv.rest = &b->rest;
-	b->fv.overflow_row = &b->over;
-	b->fv.key_fields = 0xff;
-	b->st.led[FB_REC_PKT].records = b->st.led[FB_REC_PKT].seen = b->fv.packets;
-	b->v.st = &b->st;
-	b->v.fam[FB_REC_PKT] = &b->fv;
-}
-
-static void next_batch(struct batchset *b, uint64_t n)
-{
-	b->st.number = n;
-	b->st.start_ns = T0 + (n - 1) * 1000000000ull;
-	b->st.end_ns = b->st.start_ns + 1000000000ull;
 }
 
 enum kind { K_JSONL, K_PROM, K_PROM_KEYS, K_IPFIX, NKIND };
@@ -130,9 +56,9 @@ static void drain(int fd, uint64_t *bytes)
 		*bytes += (uint64_t)n;
 }
 
-static int run(enum kind k, struct batchset *b, uint32_t nbatches, struct result *res)
+static int run(enum kind k, struct synth *b, uint32_t nbatches, struct result *res)
 {
-	struct fb_out_ctx ctx = { .key_fields = 0xff, .ifname = ifname_cb, .mono_to_epoch_ns = 1700000000000000000ll - (int64_t)T0,
+	struct fb_out_ctx ctx = { .key_fields = 0xff, .ifname = ifname_cb, .mono_to_epoch_ns = 1700000000000000000ll - (int64_t)SYNTH_T0,
 				  .interval_ns = 1000000000ull };
 	const struct fb_output_ops *ops = k == K_IPFIX ? &fb_out_ipfix : &fb_out_prometheus;
 	struct fb_out_opts o = { 0 };
@@ -173,7 +99,7 @@ static int run(enum kind k, struct batchset *b, uint32_t nbatches, struct result
 	if (k != K_JSONL && !out)
 		return -1;
 	for (i = 1; i <= nbatches; i++) {
-		next_batch(b, i);
+		synth_number(b, i);
 		t = bench_ns(CLOCK_THREAD_CPUTIME_ID);
 		if (k == K_JSONL) {
 			if (fb_format_jsonl.batch(fs, f, &b->v) || fflush(f))
@@ -223,10 +149,10 @@ int main(int argc, char **argv)
 	pin_cpu(0);
 	printf("# outputs: CPU per packet of each output's write, 1M packets a batch, median of %d\n", REPS);
 	for (fi = 0; fi < 2; fi++) {
-		struct batchset b;
+		struct synth b;
 		uint32_t nb = quick ? 2 : (fi ? 5 : 20);
 
-		make_batch(&b, flows[fi]);
+		synth_fill(&b, flows[fi], PKTS_PER_BATCH);
 		for (k = 0; k < NKIND; k++) {
 			double v[REPS], w[REPS];
 
@@ -245,8 +171,7 @@ int main(int argc, char **argv)
 			       flow_names[fi], kind_names[k], med.ns_per_pkt, med.ns_per_row, r[0].bytes_per_batch,
 			       (unsigned long long)r[0].errors);
 		}
-		free(b.rows);
-		free(b.top);
+		synth_free(&b);
 	}
 	return 0;
 }
